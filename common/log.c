@@ -1,0 +1,110 @@
+/*
+ * log.c - leveled logging to stderr. See log.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+enum log_level log_level = LOG_INFO;
+const char *log_program = "cairn";
+
+static const char *const level_names[] = {
+	"trace", "debug", "info", "warn", "error"
+};
+
+/* log_init - name the program that prefixes every line */
+void
+log_init(const char *program)
+{
+	const char *s = strrchr(program, '/');
+
+	log_program = s ? s + 1 : program;
+}
+
+/* log_set_level - Consul's log_level names; "warning"/"err" accepted too */
+int
+log_set_level(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++)
+		if (strcasecmp(name, level_names[i]) == 0) {
+			log_level = (enum log_level)i;
+			return 0;
+		}
+	if (strcasecmp(name, "warning") == 0)
+		log_level = LOG_WARN;
+	else if (strcasecmp(name, "err") == 0)
+		log_level = LOG_ERR;
+	else
+		return -1;
+	return 0;
+}
+
+/* vlog - write one whole line with a single write so lines never interleave */
+static void
+vlog(enum log_level lv, const char *tag, const char *fmt, va_list ap)
+{
+	char line[2048];
+	int n, m;
+
+	if (lv < log_level)
+		return;
+	n = snprintf(line, sizeof(line), "%s: %s: ", log_program, tag);
+	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if (n > (int)sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	/* One event, one line: fold any newline in the message. */
+	for (m = 0; m < n; m++)
+		if (line[m] == '\n' || line[m] == '\r')
+			line[m] = ' ';
+	line[n++] = '\n';
+	fwrite(line, 1, n, stderr);
+	fflush(stderr);
+}
+
+#define LOG_FN(fn, lv, tag)						\
+void									\
+fn(const char *fmt, ...)						\
+{									\
+	va_list ap;							\
+	va_start(ap, fmt);						\
+	vlog(lv, tag, fmt, ap);						\
+	va_end(ap);							\
+}
+
+LOG_FN(log_debug, LOG_DEBUG, "debug")
+LOG_FN(log_info, LOG_INFO, "info")
+LOG_FN(log_warn, LOG_WARN, "warn")
+LOG_FN(log_error, LOG_ERR, "error")
+
+/* log_fatal - the environment is broken: exit 111, temporary failure */
+void
+log_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, "fatal", fmt, ap);
+	va_end(ap);
+	exit(111);
+}
+
+/* log_panic - our own invariant is broken: leave a core */
+void
+log_panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, "panic", fmt, ap);
+	va_end(ap);
+	abort();
+}

@@ -1,0 +1,152 @@
+/*
+ * msg.h - every message type and attribute id the cairn programs share.
+ *
+ * This header is the contract between the daemons. Each message lists the
+ * attributes of its request (->) and its reply (<-). Attribute ids are one
+ * flat space so that any record can be read with attr_index(). Add new ids
+ * at the end of a block; never renumber: a daemon may be upgraded while its
+ * neighbours keep running, and readers skip ids they do not know.
+ *
+ * Any request may get an error reply instead: FRAME_ERROR set, status one
+ * of MSG_E_*, and A_MSG carrying text a person can read.
+ */
+#ifndef CAIRN_MSG_H
+#define CAIRN_MSG_H
+
+#define MSG_PROTO_VERSION	1
+
+/* Reply status codes (frame status with FRAME_ERROR). */
+enum msg_status {
+	MSG_OK = 0,
+	MSG_E_BADREQ = 400,	/* malformed or invalid request */
+	MSG_E_NOTFOUND = 404,
+	MSG_E_TOOBIG = 413,
+	MSG_E_INTERNAL = 500,	/* includes "No cluster leader" */
+	MSG_E_UNAVAIL = 503,	/* a daemon this one depends on is away */
+	MSG_E_TIMEOUT = 504,
+};
+
+enum msg_type {
+	/* Every connection: first frame both ways. -> A_VERSION A_PROGRAM */
+	MSG_HELLO = 1,
+	MSG_PING = 2,			/* -> nothing <- nothing */
+
+	/* raftd */
+	MSG_RAFT_APPLY = 100,		/* -> a command (below), as the body
+					   <- A_INDEX and kvd's result attrs */
+	MSG_RAFT_SUBSCRIBE = 101,	/* kvd -> A_INDEX (last applied);
+					   raftd then streams MSG_RAFT_ENTRY */
+	MSG_RAFT_ENTRY = 102,		/* raftd -> kvd: A_INDEX A_TERM A_CMD
+					   (sent with id = 0, not a reply) */
+	MSG_RAFT_APPLIED = 103,		/* kvd -> raftd: A_INDEX + result
+					   attrs (A_RESULT, A_MSG/A_STATUS) */
+	MSG_RAFT_STATUS = 104,		/* -> nothing <- A_LEADER (addr or
+					   empty) A_PEER... A_TERM A_INDEX
+					   A_COMMIT A_APPLIED */
+
+	/* kvd reads. Every reply carries A_INDEX (X-Consul-Index). */
+	MSG_KV_GET = 200,		/* -> A_KEY [A_RECURSE]
+					   <- A_ENTRY{kv record}... */
+	MSG_KV_KEYS = 201,		/* -> A_KEY(prefix) [A_SEPARATOR]
+					   <- A_KEY... */
+	MSG_CAT_NODES = 210,		/* -> nothing <- A_ENTRY{node}... */
+	MSG_CAT_NODE = 211,		/* -> A_NODE <- A_ENTRY{node} and
+					   A_ENTRY{service}... */
+	MSG_CAT_SERVICES = 212,		/* -> nothing <- A_ENTRY{A_SERVICE_NAME
+					   A_TAG...}... */
+	MSG_CAT_SERVICE = 213,		/* -> A_SERVICE_NAME [A_TAG]
+					   <- A_ENTRY{node + service}... */
+	MSG_HEALTH_SERVICE = 214,	/* -> A_SERVICE_NAME [A_TAG] [A_PASSING]
+					   <- A_ENTRY{A_NODE_REC{node}
+					   A_SERVICE_REC{service}
+					   A_CHECK_REC{check}...}... */
+	MSG_KVD_STATUS = 219,		/* -> nothing <- A_APPLIED */
+
+	/* gossipd */
+	MSG_GOSSIP_MEMBERS = 300,	/* -> nothing <- A_ENTRY{member}... */
+};
+
+/*
+ * Commands: the payload of MSG_RAFT_APPLY and of every log entry. A command
+ * is an attribute list whose first attribute is A_OP. kvd applies it and
+ * answers A_RESULT (1 true, 0 false), or A_STATUS + A_MSG for a command it
+ * rejects. Application is deterministic: the same log gives the same state.
+ */
+enum msg_op {
+	OP_NOOP = 0,
+	OP_KV_SET = 1,		/* A_KEY A_VALUE [A_FLAGS] [A_CAS] */
+	OP_KV_DELETE = 2,	/* A_KEY [A_CAS] */
+	OP_KV_DELETE_TREE = 3,	/* A_KEY (prefix) */
+	OP_CAT_REGISTER = 10,	/* A_NODE_REC{node} [A_SERVICE_REC{svc}]
+				   [A_CHECK_REC{check}...] */
+	OP_CAT_DEREGISTER = 11,	/* A_NODE [A_SERVICE_ID | A_CHECK_ID] */
+	OP_CHECK_STATUS = 12,	/* A_NODE A_CHECK_ID A_STATUS A_OUTPUT */
+};
+
+enum msg_attr {
+	A_NONE = 0,
+	A_MSG = 1,		/* error text */
+	A_VERSION = 2,		/* u32 protocol version */
+	A_PROGRAM = 3,		/* "kvd", "httpd", ... */
+	A_STATUS = 4,		/* u32 status (command result) or check
+				   status string in check records */
+	A_INDEX = 5,		/* u64 Raft index */
+	A_TERM = 6,		/* u64 */
+	A_CMD = 7,		/* nested command */
+	A_OP = 8,		/* u32 msg_op */
+	A_RESULT = 9,		/* u8 boolean */
+	A_ENTRY = 10,		/* nested record, repeated */
+	A_LEADER = 11,		/* string "ip:port", empty for none */
+	A_PEER = 12,		/* string "ip:port", repeated */
+	A_COMMIT = 13,		/* u64 */
+	A_APPLIED = 14,		/* u64 */
+
+	/* KV records: A_KEY A_VALUE A_FLAGS A_CREATE_INDEX A_MODIFY_INDEX
+	   A_LOCK_INDEX [A_SESSION] */
+	A_KEY = 20,
+	A_VALUE = 21,
+	A_FLAGS = 22,		/* u64 */
+	A_CAS = 23,		/* u64; 0 means create only */
+	A_CREATE_INDEX = 24,
+	A_MODIFY_INDEX = 25,
+	A_LOCK_INDEX = 26,
+	A_SESSION = 27,
+	A_RECURSE = 28,		/* u8 */
+	A_SEPARATOR = 29,
+
+	/* Catalog. A node record: A_NODE A_NODE_ID A_ADDRESS A_DC A_META...
+	   A service record: A_NODE A_SERVICE_ID A_SERVICE_NAME A_TAG...
+	   A_ADDRESS A_PORT A_META... A check record: A_NODE A_CHECK_ID
+	   A_CHECK_NAME A_STATUS(string) A_NOTES A_OUTPUT A_SERVICE_ID
+	   A_SERVICE_NAME A_CHECK_TYPE. Records read back also carry
+	   A_CREATE_INDEX and A_MODIFY_INDEX. */
+	A_NODE = 40,
+	A_NODE_ID = 41,
+	A_ADDRESS = 42,
+	A_DC = 43,
+	A_META = 44,		/* nested: A_META_KEY A_META_VALUE */
+	A_META_KEY = 45,
+	A_META_VALUE = 46,
+	A_SERVICE_ID = 47,
+	A_SERVICE_NAME = 48,
+	A_TAG = 49,		/* repeated */
+	A_PORT = 50,		/* u32 */
+	A_CHECK_ID = 51,
+	A_CHECK_NAME = 52,
+	A_NOTES = 53,
+	A_OUTPUT = 54,
+	A_CHECK_TYPE = 55,	/* "ttl", "script", "serf", ... */
+	A_PASSING = 56,		/* u8: only instances with all checks passing */
+	A_NODE_REC = 57,	/* nested node record */
+	A_SERVICE_REC = 58,	/* nested service record */
+	A_CHECK_REC = 59,	/* nested check record, repeated */
+
+	/* Members (gossipd): A_NODE A_ADDRESS A_PORT A_MEMBER_STATUS
+	   A_META{tags}... A_PROTO_MIN A_PROTO_MAX A_PROTO_CUR */
+	A_MEMBER_STATUS = 60,	/* u32: alive=1 leaving=2 left=3 failed=4 */
+	A_PROTO_MIN = 61,
+	A_PROTO_MAX = 62,
+	A_PROTO_CUR = 63,
+};
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * api.c - helpers every route uses: calling a daemon, mapping its errors
+ * to HTTP, Consul's headers, query parameters, JSON for shared records.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "log.h"
+#include "msg.h"
+
+int
+api_call(struct http_req *req, struct rpc *r, uint16_t type,
+    const struct buf *body, rpc_cb *cb)
+{
+	char err[256];
+
+	if (rpc_call(r, type, body ? buf_head(body) : NULL,
+	    body ? buf_used(body) : 0, API_TIMEOUT, cb, req, err,
+	    sizeof(err)) == 0)
+		return 0;
+	http_reply_text(req, 503, "%s (cairn-%s may be restarting); "
+	    "retry shortly", err, r->peer);
+	return -1;
+}
+
+int
+api_failed(struct http_req *req, const struct frame *f, const char *err)
+{
+	char msg[512];
+	int status;
+
+	if (f == NULL) {
+		/* A timeout's outcome is unknown; say so. */
+		http_reply_text(req, strstr(err, "timed out") ? 504 : 503,
+		    "%s; the request may or may not have been applied", err);
+		return 1;
+	}
+	if (!(f->flags & FRAME_ERROR))
+		return 0;
+	status = f->status >= 400 && f->status <= 599 ? (int)f->status : 500;
+	http_reply_text(req, status, "%s", frame_error_text(f, msg,
+	    sizeof(msg)));
+	return 1;
+}
+
+void
+api_json_begin(struct http_req *req, struct json *j, struct buf *b)
+{
+	buf_init(b);
+	json_init(j, b, http_req_param(req, "pretty") != NULL);
+}
+
+/* api_reply_json - Consul sends these on every read */
+void
+api_reply_json(struct http_req *req, struct buf *b, uint64_t index)
+{
+	char hdrs[256];
+
+	if (index > 0)
+		snprintf(hdrs, sizeof(hdrs), "X-Consul-Index: %" PRIu64 "\r\n"
+		    "X-Consul-KnownLeader: true\r\nX-Consul-LastContact: 0\r\n",
+		    index);
+	else
+		hdrs[0] = '\0';
+	http_reply(req, 200, "application/json", hdrs, buf_head(b),
+	    buf_used(b));
+	buf_free(b);
+}
+
+int
+api_uint_param(struct http_req *req, const char *name, uint64_t *v,
+    const char *what)
+{
+	const char *s = http_req_param(req, name);
+	char *end;
+
+	if (s == NULL)
+		return 0;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || *s == '-' || errno != 0) {
+		http_reply_text(req, 400, "%s", what);
+		return -1;
+	}
+	return 1;
+}
+
+int
+api_method(struct http_req *req, const char *allow)
+{
+	char hdr[128];
+	const char *p = allow;
+	size_t n = strlen(req->method_name);
+
+	while ((p = strstr(p, req->method_name)) != NULL) {
+		if ((p == allow || p[-1] == ',' || p[-1] == ' ') &&
+		    (p[n] == '\0' || p[n] == ','))
+			return 1;
+		p += n;
+	}
+	snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+	http_reply(req, 405, "text/plain; charset=utf-8", hdr,
+	    "method not allowed", 18);
+	return 0;
+}
+
+void
+json_attr_str(struct json *j, const char *key, const struct attr *a)
+{
+	json_key(j, key);
+	json_strn(j, a->val ? (const char *)a->val : "", a->len);
+}
+
+/* json_meta - {"k":"v",...} from A_META nests in a record */
+void
+json_meta(struct json *j, const char *key, const void *rec, size_t len)
+{
+	struct attr_iter it;
+	struct attr a, mt[A_META_VALUE + 1];
+
+	json_key(j, key);
+	json_obj_open(j);
+	attr_iter_init(&it, rec, len);
+	while (attr_next(&it, &a) == 1) {
+		if (a.type != A_META ||
+		    attr_index(a.val, a.len, mt, A_META_VALUE + 1) < 0)
+			continue;
+		json_keyn(j, (const char *)mt[A_META_KEY].val,
+		    mt[A_META_KEY].len);
+		json_strn(j, (const char *)mt[A_META_VALUE].val,
+		    mt[A_META_VALUE].len);
+	}
+	json_obj_close(j);
+}
+
+/* json_tags - ["a","b"] from the A_TAGs of a record */
+void
+json_tags(struct json *j, const char *key, const void *rec, size_t len)
+{
+	struct attr_iter it;
+	struct attr a;
+
+	if (key != NULL)
+		json_key(j, key);
+	json_arr_open(j);
+	attr_iter_init(&it, rec, len);
+	while (attr_next(&it, &a) == 1)
+		if (a.type == A_TAG)
+			json_strn(j, (const char *)a.val, a.len);
+	json_arr_close(j);
+}
+
+/* json_node_fields - the members of Consul's Node object */
+void
+json_node_fields(struct json *j, const struct attr *tab)
+{
+	json_attr_str(j, "ID", &tab[A_NODE_ID]);
+	json_attr_str(j, "Node", &tab[A_NODE]);
+	json_attr_str(j, "Address", &tab[A_ADDRESS]);
+	json_attr_str(j, "Datacenter", &tab[A_DC]);
+	json_key(j, "TaggedAddresses");
+	json_obj_open(j);
+	json_attr_str(j, "lan", &tab[A_ADDRESS]);
+	json_attr_str(j, "wan", &tab[A_ADDRESS]);
+	json_obj_close(j);
+}

@@ -1,0 +1,213 @@
+/*
+ * api_agent.c - /v1/agent/self, /v1/agent/members, /v1/status/leader and
+ * /v1/status/peers. Members come from gossipd, Raft state from raftd.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "msg.h"
+
+/* member_json - Consul's Member (serf's fields and protocol versions) */
+static void
+member_json(struct json *j, const struct attr *e)
+{
+	struct attr tab[ATTR_TAB], a, mt[A_META_VALUE + 1];
+	struct attr_iter it;
+	uint64_t v;
+
+	attr_index(e->val, e->len, tab, ATTR_TAB);
+	json_obj_open(j);
+	json_attr_str(j, "Name", &tab[A_NODE]);
+	json_attr_str(j, "Addr", &tab[A_ADDRESS]);
+	json_key(j, "Port");
+	json_u64(j, attr_u64(&tab[A_PORT], &v) == 0 ? v : 0);
+	json_key(j, "Tags");
+	json_obj_open(j);
+	attr_iter_init(&it, e->val, e->len);
+	while (attr_next(&it, &a) == 1)
+		if (a.type == A_META &&
+		    attr_index(a.val, a.len, mt, A_META_VALUE + 1) == 0) {
+			json_keyn(j, (const char *)mt[A_META_KEY].val,
+			    mt[A_META_KEY].len);
+			json_strn(j, (const char *)mt[A_META_VALUE].val,
+			    mt[A_META_VALUE].len);
+		}
+	json_obj_close(j);
+	json_key(j, "Status");
+	json_u64(j, attr_u64(&tab[A_MEMBER_STATUS], &v) == 0 ? v : 0);
+	json_key(j, "ProtocolMin");
+	json_u64(j, attr_u64(&tab[A_PROTO_MIN], &v) == 0 ? v : 1);
+	json_key(j, "ProtocolMax");
+	json_u64(j, attr_u64(&tab[A_PROTO_MAX], &v) == 0 ? v : 5);
+	json_key(j, "ProtocolCur");
+	json_u64(j, attr_u64(&tab[A_PROTO_CUR], &v) == 0 ? v : 2);
+	json_key(j, "DelegateMin");
+	json_u64(j, 2);
+	json_key(j, "DelegateMax");
+	json_u64(j, 5);
+	json_key(j, "DelegateCur");
+	json_u64(j, 4);
+	json_obj_close(j);
+}
+
+static void
+members_done(void *arg, const struct frame *f, const char *err)
+{
+	struct http_req *req = arg;
+	struct attr_iter it;
+	struct attr a;
+	struct json j;
+	struct buf b;
+
+	if (api_failed(req, f, err))
+		return;
+	api_json_begin(req, &j, &b);
+	json_arr_open(&j);
+	attr_iter_init(&it, f->body, f->len);
+	while (attr_next(&it, &a) == 1)
+		if (a.type == A_ENTRY)
+			member_json(&j, &a);
+	json_arr_close(&j);
+	api_reply_json(req, &b, 0);
+}
+
+void
+api_agent_members(struct http_req *req, const char *rest)
+{
+	if (!api_method(req, "GET"))
+		return;
+	if (http_req_param(req, "wan") != NULL) {
+		/* No WAN pool yet: a server is alone in it. */
+		http_reply_text(req, 501, "the WAN pool is not implemented yet");
+		return;
+	}
+	api_call(req, &H.gossipd, MSG_GOSSIP_MEMBERS, NULL, members_done);
+}
+
+/* self_done - Config and Member, from our config and gossipd's view */
+static void
+self_done(void *arg, const struct frame *f, const char *err)
+{
+	struct http_req *req = arg;
+	struct config *cfg = H.cfg;
+	struct attr_iter it;
+	struct attr a, tab[ATTR_TAB];
+	struct json j;
+	struct buf b;
+	int found = 0;
+
+	if (api_failed(req, f, err))
+		return;
+	api_json_begin(req, &j, &b);
+	json_obj_open(&j);
+	json_key(&j, "Config");
+	json_obj_open(&j);
+	json_key(&j, "Datacenter");
+	json_str(&j, cfg->datacenter);
+	json_key(&j, "NodeName");
+	json_str(&j, cfg->node_name);
+	json_key(&j, "NodeID");
+	json_str(&j, cfg->node_id);
+	json_key(&j, "Server");
+	json_bool(&j, cfg->server);
+	json_key(&j, "Revision");
+	json_str(&j, "cairn");
+	json_key(&j, "Version");
+	json_str(&j, CAIRN_VERSION);
+	json_obj_close(&j);
+	json_key(&j, "DebugConfig");
+	json_obj_open(&j);
+	json_key(&j, "DataDir");
+	json_str(&j, cfg->data_dir);
+	json_key(&j, "ClientAddrs");
+	json_arr_open(&j);
+	json_str(&j, cfg->client_addr);
+	json_arr_close(&j);
+	json_key(&j, "DNSDomain");
+	json_str(&j, cfg->domain);
+	json_obj_close(&j);
+	json_key(&j, "Coord");
+	json_null(&j);
+	json_key(&j, "Member");
+	attr_iter_init(&it, f->body, f->len);
+	while (!found && attr_next(&it, &a) == 1)
+		if (a.type == A_ENTRY &&
+		    attr_index(a.val, a.len, tab, ATTR_TAB) == 0 &&
+		    tab[A_NODE].len == strlen(cfg->node_name) &&
+		    memcmp(tab[A_NODE].val, cfg->node_name, tab[A_NODE].len) == 0) {
+			member_json(&j, &a);
+			found = 1;
+		}
+	if (!found)
+		json_null(&j);
+	json_key(&j, "Stats");
+	json_obj_open(&j);
+	json_obj_close(&j);
+	json_key(&j, "Meta");
+	json_obj_open(&j);
+	json_obj_close(&j);
+	json_obj_close(&j);
+	api_reply_json(req, &b, 0);
+}
+
+void
+api_agent_self(struct http_req *req, const char *rest)
+{
+	if (api_method(req, "GET"))
+		api_call(req, &H.gossipd, MSG_GOSSIP_MEMBERS, NULL, self_done);
+}
+
+/* status_done - "leader" or ["peer",...] */
+static void
+status_done(void *arg, const struct frame *f, const char *err)
+{
+	struct http_req *req = arg;
+	struct attr_iter it;
+	struct attr a;
+	struct json j;
+	struct buf b;
+	int peers = req->data != NULL, leader = 0;
+
+	if (api_failed(req, f, err))
+		return;
+	api_json_begin(req, &j, &b);
+	if (peers)
+		json_arr_open(&j);
+	attr_iter_init(&it, f->body, f->len);
+	while (attr_next(&it, &a) == 1) {
+		if (peers && a.type == A_PEER)
+			json_strn(&j, (const char *)a.val, a.len);
+		else if (!peers && a.type == A_LEADER && !leader) {
+			json_strn(&j, (const char *)a.val, a.len);
+			leader = 1;
+		}
+	}
+	if (peers)
+		json_arr_close(&j);
+	else if (!leader)
+		json_str(&j, "");
+	api_reply_json(req, &b, 0);
+}
+
+static void
+status(struct http_req *req, int peers)
+{
+	if (!api_method(req, "GET"))
+		return;
+	req->data = peers ? (void *)1 : NULL;
+	api_call(req, &H.raftd, MSG_RAFT_STATUS, NULL, status_done);
+}
+
+void
+api_status_leader(struct http_req *req, const char *rest)
+{
+	status(req, 0);
+}
+
+void
+api_status_peers(struct http_req *req, const char *rest)
+{
+	status(req, 1);
+}

@@ -1,0 +1,73 @@
+/*
+ * httpd.h - what the HTTP API modules of cairn-httpd share.
+ *
+ * httpd owns no state: each handler turns a request into one frame to the
+ * daemon that owns the data (kvd for reads, raftd for writes, gossipd for
+ * members), and the reply frame into Consul's JSON. While a daemon is
+ * away, the request gets a clear 5xx at once, never a hang.
+ */
+#ifndef CAIRN_HTTPD_H
+#define CAIRN_HTTPD_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "config.h"
+#include "frame.h"
+#include "http_conn.h"
+#include "json.h"
+#include "rpc.h"
+
+#define API_TIMEOUT	10.0	/* seconds a daemon may take to answer */
+#define CAIRN_VERSION	"0.1.0"
+
+struct httpd {
+	struct ev_loop		*loop;
+	struct config		*cfg;
+	struct rpc		 kvd, raftd, gossipd;
+	struct http_server	 http;
+};
+extern struct httpd H;
+
+/*
+ * api_call - send a request for req; cb gets (req, reply frame or NULL,
+ * transport error). Returns -1 after answering req itself when the
+ * daemon is not reachable.
+ */
+int	api_call(struct http_req *, struct rpc *, uint16_t type,
+	    const struct buf *body, rpc_cb *);
+/*
+ * api_failed - answer req if the call failed or the daemon sent an error
+ * (its status becomes the HTTP status); 1 if it answered.
+ */
+int	api_failed(struct http_req *, const struct frame *, const char *err);
+/* api_json_begin - a JSON writer honouring ?pretty */
+void	api_json_begin(struct http_req *, struct json *, struct buf *);
+/* api_reply_json - 200 with Consul's headers; index 0 means none */
+void	api_reply_json(struct http_req *, struct buf *, uint64_t index);
+/* api_uint_param - 0 absent, 1 parsed, -1 after answering 400 */
+int	api_uint_param(struct http_req *, const char *name, uint64_t *,
+	    const char *what);
+/* api_method - 1 if the method is allowed, else 405 with Allow and 0 */
+int	api_method(struct http_req *, const char *allow);
+
+/* JSON for the records of msg.h */
+void	json_attr_str(struct json *, const char *key, const struct attr *);
+void	json_meta(struct json *, const char *key, const void *, size_t);
+void	json_node_fields(struct json *, const struct attr *tab);
+void	json_tags(struct json *, const char *key, const void *, size_t);
+
+/* The routes: api_kv.c, api_catalog.c, api_agent.c */
+void	api_kv(struct http_req *, const char *key);
+void	api_catalog_nodes(struct http_req *, const char *);
+void	api_catalog_node(struct http_req *, const char *);
+void	api_catalog_services(struct http_req *, const char *);
+void	api_catalog_service(struct http_req *, const char *);
+void	api_catalog_datacenters(struct http_req *, const char *);
+void	api_health_service(struct http_req *, const char *);
+void	api_agent_self(struct http_req *, const char *);
+void	api_agent_members(struct http_req *, const char *);
+void	api_status_leader(struct http_req *, const char *);
+void	api_status_peers(struct http_req *, const char *);
+
+#endif

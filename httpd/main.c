@@ -1,0 +1,119 @@
+/*
+ * cairn-httpd - Consul's HTTP API (/v1/...).
+ *
+ * Owns no state: one route table maps each path to a handler, which asks
+ * the daemon that owns the data over its Unix socket and formats the
+ * answer as Consul does. Keep-alive, pipelining, body limits and timeouts
+ * are http_conn.c's.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "httpd.h"
+#include "log.h"
+
+struct httpd H;
+
+struct route {
+	const char	*path;
+	int		 prefix;	/* path is a prefix; the rest is passed */
+	void		(*fn)(struct http_req *, const char *rest);
+};
+
+/* Longer prefixes first where one is a prefix of another. */
+static const struct route routes[] = {
+	{ "/v1/kv/",			1, api_kv },
+	{ "/v1/kv",			0, api_kv },
+	{ "/v1/catalog/nodes",		0, api_catalog_nodes },
+	{ "/v1/catalog/node/",		1, api_catalog_node },
+	{ "/v1/catalog/services",	0, api_catalog_services },
+	{ "/v1/catalog/service/",	1, api_catalog_service },
+	{ "/v1/catalog/datacenters",	0, api_catalog_datacenters },
+	{ "/v1/health/service/",	1, api_health_service },
+	{ "/v1/agent/self",		0, api_agent_self },
+	{ "/v1/agent/members",		0, api_agent_members },
+	{ "/v1/status/leader",		0, api_status_leader },
+	{ "/v1/status/peers",		0, api_status_peers },
+	{ NULL, 0, NULL }
+};
+
+/* httpd_request - route one request */
+static void
+httpd_request(struct http_req *req)
+{
+	const struct route *r;
+	size_t n;
+
+	if (strcmp(req->path, "/") == 0) {
+		http_reply(req, 200, "text/plain; charset=utf-8", NULL,
+		    "Consul Agent", 12);
+		return;
+	}
+	for (r = routes; r->path != NULL; r++) {
+		n = strlen(r->path);
+		if (r->prefix ? strncmp(req->path, r->path, n) == 0 :
+		    strcmp(req->path, r->path) == 0) {
+			r->fn(req, req->path + (r->prefix ? n : strlen(
+			    req->path)));
+			return;
+		}
+	}
+	http_reply_text(req, 404, "Invalid URL path: not a recognized HTTP "
+	    "API endpoint");
+}
+
+static struct config httpd_cfg;
+
+static int
+httpd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
+{
+	char path[4200];
+
+	H.loop = loop;
+	/* Keep the config: handlers read node name, datacenter, ... */
+	httpd_cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	H.cfg = &httpd_cfg;
+	daemon_sock_path(H.cfg, "kvd", path, sizeof(path));
+	rpc_init(&H.kvd, loop, path, "httpd", "kvd");
+	daemon_sock_path(H.cfg, "raftd", path, sizeof(path));
+	rpc_init(&H.raftd, loop, path, "httpd", "raftd");
+	daemon_sock_path(H.cfg, "gossipd", path, sizeof(path));
+	rpc_init(&H.gossipd, loop, path, "httpd", "gossipd");
+	if (http_server_listen(&H.http, loop, H.cfg->http_addr,
+	    H.cfg->port_http, (size_t)H.cfg->kv_max_value_size,
+	    httpd_request, err, errlen) < 0)
+		return -1;
+	log_info("HTTP API on http://%s:%d", H.cfg->http_addr,
+	    http_server_port(&H.http));
+	return 0;
+}
+
+static void
+httpd_stop(void)
+{
+	http_server_stop(&H.http);
+	rpc_stop(&H.kvd);
+	rpc_stop(&H.raftd);
+	rpc_stop(&H.gossipd);
+	config_free(&httpd_cfg);
+}
+
+static const struct daemon_spec httpd_spec = {
+	.name = "httpd",
+	.summary = "cairn-httpd: Consul's HTTP API for a cairn node.",
+	.help =
+"Serves /v1/kv, /v1/catalog, /v1/health, /v1/agent and /v1/status on\n"
+"addresses.http (client_addr) port ports.http (8500). Owns no state: it\n"
+"asks cairn-kvd, cairn-raftd and cairn-gossipd over their sockets in\n"
+"run_dir, and answers 503 at once while one of them is away.\n",
+	.init = httpd_init,
+	.stop = httpd_stop,
+};
+
+int
+main(int argc, char **argv)
+{
+	return daemon_main(argc, argv, &httpd_spec);
+}

@@ -1,0 +1,317 @@
+/*
+ * kv.c - the KV table: Consul's semantics for set, CAS, delete and
+ * delete-tree, and the reads behind GET /v1/kv (key, recurse, keys with a
+ * separator). Sessions, locks and tombstones for blocking queries come
+ * with the sessions issue; LockIndex and Session are already kept.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "msg.h"
+#include "store.h"
+
+struct kv_rec {
+	uint64_t	 create, modify, lock, flags;
+	struct attr	 session, value;
+};
+
+/* kv_decode - a stored record */
+static int
+kv_decode(const void *p, size_t n, struct kv_rec *r)
+{
+	struct attr tab[ATTR_TAB];
+
+	memset(r, 0, sizeof(*r));
+	if (attr_index(p, n, tab, ATTR_TAB) < 0 ||
+	    attr_u64(&tab[A_CREATE_INDEX], &r->create) < 0 ||
+	    attr_u64(&tab[A_MODIFY_INDEX], &r->modify) < 0)
+		return -1;
+	attr_u64(&tab[A_LOCK_INDEX], &r->lock);
+	attr_u64(&tab[A_FLAGS], &r->flags);
+	r->session = tab[A_SESSION];
+	r->value = tab[A_VALUE];
+	return 0;
+}
+
+/* kv_encode - the stored form of a record */
+static void
+kv_encode(struct buf *b, const struct kv_rec *r)
+{
+	attr_put_u64(b, A_CREATE_INDEX, r->create);
+	attr_put_u64(b, A_MODIFY_INDEX, r->modify);
+	attr_put_u64(b, A_LOCK_INDEX, r->lock);
+	attr_put_u64(b, A_FLAGS, r->flags);
+	if (r->session.len > 0)
+		attr_put(b, A_SESSION, r->session.val, r->session.len);
+	attr_put(b, A_VALUE, r->value.val, r->value.len);
+}
+
+static void
+dbt_set(DBT *d, const void *p, size_t n)
+{
+	memset(d, 0, sizeof(*d));
+	d->data = (void *)p;
+	d->size = (u_int32_t)n;
+}
+
+/* kv_fetch - read a key inside t for update; 1 found, 0 not, -1 error */
+static int
+kv_fetch(struct store *s, DB_TXN *t, const struct attr *key, DBT *d)
+{
+	DBT k;
+	int rc;
+
+	dbt_set(&k, key->val, key->len);
+	memset(d, 0, sizeof(*d));
+	d->flags = DB_DBT_MALLOC;
+	rc = s->kv->get(s->kv, t, &k, d, DB_RMW);
+	if (rc == DB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return store_fail(rc, "kv get");
+	return 1;
+}
+
+/* kv_touch - a write to the table moves its index (X-Consul-Index) */
+static int
+kv_touch(struct store *s, DB_TXN *t, uint64_t index)
+{
+	s->kv_index = index;
+	return store_meta_put(s, t, "kv_index", index);
+}
+
+/* kv_set - PUT /v1/kv/<key>, with ?cas (0 means only if absent) */
+static int
+kv_set(struct store *s, DB_TXN *t, uint64_t index, const struct attr *tab,
+    struct buf *res)
+{
+	struct kv_rec old, r;
+	struct buf b;
+	uint64_t cas;
+	DBT k, d, nd;
+	int found, rc;
+
+	if ((found = kv_fetch(s, t, &tab[A_KEY], &d)) < 0)
+		return -1;
+	if (found && kv_decode(d.data, d.size, &old) < 0) {
+		log_error("kv: corrupt record for %.*s", (int)tab[A_KEY].len,
+		    tab[A_KEY].val);
+		found = 0;
+	}
+	if (attr_u64(&tab[A_CAS], &cas) == 0 &&
+	    (cas == 0 ? found : !found || old.modify != cas)) {
+		attr_put_u8(res, A_RESULT, 0);
+		free(d.data);
+		return 0;
+	}
+	memset(&r, 0, sizeof(r));
+	r.create = found ? old.create : index;
+	r.modify = index;
+	if (found) {
+		r.lock = old.lock;
+		r.session = old.session;
+	}
+	attr_u64(&tab[A_FLAGS], &r.flags);
+	r.value = tab[A_VALUE];
+	buf_init(&b);
+	kv_encode(&b, &r);
+	dbt_set(&k, tab[A_KEY].val, tab[A_KEY].len);
+	dbt_set(&nd, buf_head(&b), buf_used(&b));
+	rc = s->kv->put(s->kv, t, &k, &nd, 0);
+	buf_free(&b);
+	free(d.data);
+	if (rc != 0)
+		return store_fail(rc, "kv put");
+	attr_put_u8(res, A_RESULT, 1);
+	return kv_touch(s, t, index);
+}
+
+/* kv_delete - DELETE /v1/kv/<key>, with ?cas as Consul: absent is true */
+static int
+kv_delete(struct store *s, DB_TXN *t, uint64_t index, const struct attr *tab,
+    struct buf *res)
+{
+	struct kv_rec old;
+	uint64_t cas;
+	DBT k, d;
+	int found, rc;
+
+	if ((found = kv_fetch(s, t, &tab[A_KEY], &d)) < 0)
+		return -1;
+	if (attr_u64(&tab[A_CAS], &cas) == 0 && found &&
+	    (kv_decode(d.data, d.size, &old) < 0 || old.modify != cas)) {
+		free(d.data);
+		attr_put_u8(res, A_RESULT, 0);
+		return 0;
+	}
+	free(d.data);
+	attr_put_u8(res, A_RESULT, 1);
+	if (!found)
+		return 0;
+	dbt_set(&k, tab[A_KEY].val, tab[A_KEY].len);
+	if ((rc = s->kv->del(s->kv, t, &k, 0)) != 0)
+		return store_fail(rc, "kv del");
+	return kv_touch(s, t, index);
+}
+
+/* kv_delete_tree - DELETE ?recurse: every key under the prefix */
+static int
+kv_delete_tree(struct store *s, DB_TXN *t, uint64_t index,
+    const struct attr *tab, struct buf *res)
+{
+	const struct attr *p = &tab[A_KEY];
+	DBC *c;
+	DBT k, d;
+	int rc, n = 0;
+
+	if ((rc = s->kv->cursor(s->kv, t, &c, 0)) != 0)
+		return store_fail(rc, "cursor");
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	k.data = (void *)p->val;
+	k.size = p->len;
+	d.flags = DB_DBT_PARTIAL;	/* keys only */
+	rc = c->get(c, &k, &d, DB_SET_RANGE | DB_RMW);
+	while (rc == 0 && k.size >= p->len &&
+	    memcmp(k.data, p->val, p->len) == 0) {
+		if ((rc = c->del(c, 0)) != 0)
+			break;
+		n++;
+		rc = c->get(c, &k, &d, DB_NEXT | DB_RMW);
+	}
+	c->close(c);
+	if (rc != 0 && rc != DB_NOTFOUND)
+		return store_fail(rc, "kv delete tree");
+	attr_put_u8(res, A_RESULT, 1);
+	return n > 0 ? kv_touch(s, t, index) : 0;
+}
+
+int
+kv_apply(struct store *s, DB_TXN *t, uint64_t index, uint32_t op,
+    const struct attr *tab, struct buf *res)
+{
+	if (!attr_present(&tab[A_KEY])) {
+		res_error(res, MSG_E_BADREQ, "Missing key name");
+		return 0;
+	}
+	switch (op) {
+	case OP_KV_SET:
+		return kv_set(s, t, index, tab, res);
+	case OP_KV_DELETE:
+		return kv_delete(s, t, index, tab, res);
+	case OP_KV_DELETE_TREE:
+		return kv_delete_tree(s, t, index, tab, res);
+	}
+	res_error(res, MSG_E_BADREQ, "unknown KV operation %u", op);
+	return 0;
+}
+
+/* kv_put_entry - A_ENTRY{A_KEY, the stored record} */
+static void
+kv_put_entry(struct buf *out, const DBT *k, const DBT *d)
+{
+	size_t nest = attr_nest_begin(out, A_ENTRY);
+
+	attr_put(out, A_KEY, k->data, k->size);
+	buf_append(out, d->data, d->size);
+	attr_nest_end(out, nest);
+}
+
+/*
+ * kv_get - one key, or every key under a prefix. The index is the table's
+ * for a single key (as Consul's); for a prefix, the highest ModifyIndex
+ * under it, or the table's when it is empty.
+ */
+int
+kv_get(struct store *s, const char *key, size_t klen, int recurse,
+    struct buf *out, uint64_t *index)
+{
+	struct kv_rec r;
+	uint64_t max = 0;
+	DBC *c;
+	DBT k, d;
+	int rc;
+
+	*index = s->kv_index;
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	k.data = (void *)key;
+	k.size = klen;
+	if (!recurse) {
+		rc = s->kv->get(s->kv, NULL, &k, &d, 0);
+		if (rc == DB_NOTFOUND)
+			return 0;
+		if (rc != 0)
+			return store_fail(rc, "kv get");
+		kv_put_entry(out, &k, &d);
+		return 0;
+	}
+	if ((rc = s->kv->cursor(s->kv, NULL, &c, 0)) != 0)
+		return store_fail(rc, "cursor");
+	rc = c->get(c, &k, &d, DB_SET_RANGE);
+	while (rc == 0 && k.size >= klen && memcmp(k.data, key, klen) == 0) {
+		kv_put_entry(out, &k, &d);
+		if (kv_decode(d.data, d.size, &r) == 0 && r.modify > max)
+			max = r.modify;
+		rc = c->get(c, &k, &d, DB_NEXT);
+	}
+	c->close(c);
+	if (rc != 0 && rc != DB_NOTFOUND)
+		return store_fail(rc, "kv list");
+	if (max > 0)
+		*index = max;
+	return 0;
+}
+
+/*
+ * kv_keys - the keys under a prefix; with a separator, each key is cut
+ * just after the first separator past the prefix, and repeats are folded
+ * (Consul's ?keys&separator=/ lists one level).
+ */
+int
+kv_keys(struct store *s, const char *prefix, size_t plen, const char *sep,
+    size_t seplen, struct buf *out, uint64_t *index)
+{
+	struct buf last;
+	struct kv_rec r;
+	uint64_t max = 0;
+	const char *rest, *hit;
+	size_t n;
+	DBC *c;
+	DBT k, d;
+	int rc;
+
+	*index = s->kv_index;
+	if ((rc = s->kv->cursor(s->kv, NULL, &c, 0)) != 0)
+		return store_fail(rc, "cursor");
+	buf_init(&last);
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	k.data = (void *)prefix;
+	k.size = plen;
+	rc = c->get(c, &k, &d, DB_SET_RANGE);
+	while (rc == 0 && k.size >= plen && memcmp(k.data, prefix, plen) == 0) {
+		n = k.size;
+		rest = (const char *)k.data + plen;
+		if (seplen > 0 && (hit = memmem(rest, k.size - plen, sep,
+		    seplen)) != NULL)
+			n = (size_t)(hit - (const char *)k.data) + seplen;
+		if (kv_decode(d.data, d.size, &r) == 0 && r.modify > max)
+			max = r.modify;
+		if (buf_used(&last) != n ||
+		    memcmp(buf_head(&last), k.data, n) != 0) {
+			attr_put(out, A_KEY, k.data, n);
+			buf_reset(&last);
+			buf_append(&last, k.data, n);
+		}
+		rc = c->get(c, &k, &d, DB_NEXT);
+	}
+	c->close(c);
+	buf_free(&last);
+	if (rc != 0 && rc != DB_NOTFOUND)
+		return store_fail(rc, "kv keys");
+	if (max > 0)
+		*index = max;
+	return 0;
+}

@@ -1,0 +1,398 @@
+/*
+ * cairn-kvd - the replicated state store on Berkeley DB.
+ *
+ * kvd subscribes to raftd with the last index it applied and applies what
+ * raftd streams, in order, each pass's entries in one transaction; it
+ * reports each entry's result back so raftd can answer the writer. Reads
+ * (httpd, dnsd) are served straight from the store on run_dir/kvd.sock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "msg.h"
+#include "rpc.h"
+#include "server.h"
+#include "store.h"
+
+#define CHECKPOINT_SECS	30.0
+
+struct entry {
+	uint64_t	 index;
+	size_t		 len;
+	unsigned char	 cmd[];
+};
+
+static struct {
+	struct ev_loop	*loop;
+	struct store	 st;
+	struct server	 srv;
+	struct rpc	 raftd;
+	struct entry	**batch;	/* received, not yet applied */
+	size_t		 nbatch, capbatch;
+	ev_prepare	 apply;
+	ev_timer	 checkpoint;
+	int		 lockfd;
+} K;
+
+/* kvd_subscribed - raftd's answer to SUBSCRIBE */
+static void
+kvd_subscribed(void *arg, const struct frame *f, const char *err)
+{
+	char msg[256];
+
+	if (f == NULL)
+		log_warn("subscribe to raftd: %s", err);
+	else if (f->flags & FRAME_ERROR) {
+		/* Our state is ahead of the log: serving it would lie. */
+		log_fatal("raftd refused the subscription: %s",
+		    frame_error_text(f, msg, sizeof(msg)));
+	}
+}
+
+/* kvd_raftd_up - (re)subscribe from the last applied index */
+static void
+kvd_raftd_up(struct rpc *r)
+{
+	char err[256];
+	struct buf b;
+
+	/* Entries received but not applied will be sent again. */
+	while (K.nbatch > 0)
+		free(K.batch[--K.nbatch]);
+	buf_init(&b);
+	attr_put_u64(&b, A_INDEX, K.st.applied);
+	if (rpc_call(r, MSG_RAFT_SUBSCRIBE, buf_head(&b), buf_used(&b), 10.0,
+	    kvd_subscribed, NULL, err, sizeof(err)) < 0)
+		log_warn("subscribe: %s", err);
+	buf_free(&b);
+	log_info("subscribed to raftd from index %" PRIu64, K.st.applied);
+}
+
+/* kvd_entry - queue a committed entry for the next apply pass */
+static void
+kvd_entry(struct rpc *r, const struct frame *f)
+{
+	struct attr tab[ATTR_TAB];
+	struct entry *e;
+	uint64_t index;
+
+	if (f->type != MSG_RAFT_ENTRY ||
+	    attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
+	    attr_u64(&tab[A_INDEX], &index) < 0 || !attr_present(&tab[A_CMD])) {
+		log_warn("raftd: unexpected frame type %u; ignored", f->type);
+		return;
+	}
+	if (index <= K.st.applied ||
+	    (K.nbatch > 0 && index != K.batch[K.nbatch - 1]->index + 1))
+		return;		/* a resend of what we have */
+	if (K.nbatch == 0 && index != K.st.applied + 1) {
+		log_error("raftd sent index %" PRIu64 " after %" PRIu64
+		    "; resubscribing", index, K.st.applied);
+		conn_close(&K.raftd.conn, "gap in the log stream");
+		return;
+	}
+	if ((e = malloc(sizeof(*e) + tab[A_CMD].len)) == NULL)
+		log_fatal("out of memory");
+	e->index = index;
+	e->len = tab[A_CMD].len;
+	memcpy(e->cmd, tab[A_CMD].val, e->len);
+	if (K.nbatch == K.capbatch) {
+		K.capbatch = K.capbatch ? K.capbatch * 2 : 256;
+		if ((K.batch = realloc(K.batch, K.capbatch *
+		    sizeof(*K.batch))) == NULL)
+			log_fatal("out of memory");
+	}
+	K.batch[K.nbatch++] = e;
+}
+
+/* apply_cb - before sleeping: apply the batch in one transaction */
+static void
+apply_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct buf out, res;
+	DB_TXN *t;
+	size_t i, mark;
+
+	if (K.nbatch == 0)
+		return;
+	buf_init(&out);
+	buf_init(&res);
+	if (store_txn_begin(&K.st, &t) < 0)
+		log_fatal("cannot begin a transaction in %s", K.st.dir);
+	for (i = 0; i < K.nbatch; i++) {
+		mark = frame_begin(&out, MSG_RAFT_APPLIED, 0, 0, 0);
+		attr_put_u64(&out, A_INDEX, K.batch[i]->index);
+		if (store_apply(&K.st, t, K.batch[i]->index, K.batch[i]->cmd,
+		    K.batch[i]->len, &out) < 0) {
+			t->abort(t);
+			/* Exit and let the supervisor restart: we replay. */
+			log_fatal("cannot apply index %" PRIu64 "; exiting to "
+			    "recover", K.batch[i]->index);
+		}
+		frame_end(&out, mark);
+	}
+	if (store_txn_commit(&K.st, t) < 0)
+		log_fatal("cannot commit in %s", K.st.dir);
+	K.st.applied = K.batch[K.nbatch - 1]->index;
+	for (i = 0; i < K.nbatch; i++)
+		free(K.batch[i]);
+	K.nbatch = 0;
+	if (rpc_is_up(&K.raftd)) {
+		buf_append(&K.raftd.conn.out, buf_head(&out), buf_used(&out));
+		conn_flush(&K.raftd.conn);
+	}
+	buf_free(&out);
+	buf_free(&res);
+}
+
+/* reply_index - start a reply body with the table index */
+static void
+reply_done(struct sconn *sc, const struct frame *f, struct buf *b, int rc)
+{
+	if (rc < 0)
+		conn_reply_error(&sc->conn, f, MSG_E_INTERNAL,
+		    "state store read failed");
+	else
+		conn_reply(&sc->conn, f, buf_head(b), buf_used(b));
+	buf_free(b);
+}
+
+/* want_str - a required string attribute as a C string */
+static int
+want_str(struct sconn *sc, const struct frame *f, struct attr *tab,
+    uint16_t type, char *out, size_t n, const char *what)
+{
+	if (attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
+	    attr_strcpy(&tab[type], out, n) < 0) {
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "%s", what);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+kvd_handle_kv_get(struct sconn *sc, const struct frame *f)
+{
+	struct attr tab[ATTR_TAB];
+	uint64_t index, recurse = 0;
+	struct buf b, body;
+	int rc;
+
+	if (attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
+	    !attr_present(&tab[A_KEY])) {
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "Missing key name");
+		return;
+	}
+	attr_u64(&tab[A_RECURSE], &recurse);
+	buf_init(&body);
+	rc = kv_get(&K.st, (const char *)tab[A_KEY].val, tab[A_KEY].len,
+	    recurse != 0, &body, &index);
+	buf_init(&b);
+	attr_put_u64(&b, A_INDEX, index);
+	buf_append(&b, buf_head(&body), buf_used(&body));
+	buf_free(&body);
+	reply_done(sc, f, &b, rc);
+}
+
+static void
+kvd_handle_kv_keys(struct sconn *sc, const struct frame *f)
+{
+	struct attr tab[ATTR_TAB];
+	struct buf b, body;
+	uint64_t index;
+	int rc;
+
+	if (attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
+	    !attr_present(&tab[A_KEY])) {
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "Missing prefix");
+		return;
+	}
+	buf_init(&body);
+	rc = kv_keys(&K.st, (const char *)tab[A_KEY].val, tab[A_KEY].len,
+	    (const char *)tab[A_SEPARATOR].val, tab[A_SEPARATOR].len, &body,
+	    &index);
+	buf_init(&b);
+	attr_put_u64(&b, A_INDEX, index);
+	buf_append(&b, buf_head(&body), buf_used(&body));
+	buf_free(&body);
+	reply_done(sc, f, &b, rc);
+}
+
+/* cat_reply - catalog reads all carry the catalog index */
+static void
+cat_begin(struct buf *b)
+{
+	buf_init(b);
+	attr_put_u64(b, A_INDEX, K.st.catalog_index ? K.st.catalog_index : 1);
+}
+
+static void
+kvd_handle_cat_nodes(struct sconn *sc, const struct frame *f)
+{
+	struct buf b;
+
+	cat_begin(&b);
+	reply_done(sc, f, &b, catalog_nodes(&K.st, &b));
+}
+
+static void
+kvd_handle_cat_node(struct sconn *sc, const struct frame *f)
+{
+	struct attr tab[ATTR_TAB];
+	char node[256];
+	struct buf b;
+
+	if (want_str(sc, f, tab, A_NODE, node, sizeof(node),
+	    "Missing node name") < 0)
+		return;
+	cat_begin(&b);
+	reply_done(sc, f, &b, catalog_node(&K.st, node, &b));
+}
+
+static void
+kvd_handle_cat_services(struct sconn *sc, const struct frame *f)
+{
+	struct buf b;
+
+	cat_begin(&b);
+	reply_done(sc, f, &b, catalog_services(&K.st, &b));
+}
+
+/* kvd_service_query - catalog/service and health/service share this */
+static void
+kvd_service_query(struct sconn *sc, const struct frame *f, int health)
+{
+	struct attr tab[ATTR_TAB];
+	char name[256], tag[256];
+	uint64_t passing = 0;
+	struct buf b;
+
+	if (want_str(sc, f, tab, A_SERVICE_NAME, name, sizeof(name),
+	    "Missing service name") < 0)
+		return;
+	if (attr_present(&tab[A_TAG]) &&
+	    attr_strcpy(&tab[A_TAG], tag, sizeof(tag)) < 0) {
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "tag too long");
+		return;
+	}
+	attr_u64(&tab[A_PASSING], &passing);
+	cat_begin(&b);
+	reply_done(sc, f, &b, catalog_service(&K.st, name,
+	    attr_present(&tab[A_TAG]) ? tag : NULL, health, passing != 0, &b));
+}
+
+static void
+kvd_handle_cat_service(struct sconn *sc, const struct frame *f)
+{
+	kvd_service_query(sc, f, 0);
+}
+
+static void
+kvd_handle_health_service(struct sconn *sc, const struct frame *f)
+{
+	kvd_service_query(sc, f, 1);
+}
+
+static void
+kvd_handle_status(struct sconn *sc, const struct frame *f)
+{
+	struct buf b;
+
+	buf_init(&b);
+	attr_put_u64(&b, A_APPLIED, K.st.applied);
+	reply_done(sc, f, &b, 0);
+}
+
+static const struct handler kvd_handlers[] = {
+	{ MSG_KV_GET, "kv.get", kvd_handle_kv_get },
+	{ MSG_KV_KEYS, "kv.keys", kvd_handle_kv_keys },
+	{ MSG_CAT_NODES, "catalog.nodes", kvd_handle_cat_nodes },
+	{ MSG_CAT_NODE, "catalog.node", kvd_handle_cat_node },
+	{ MSG_CAT_SERVICES, "catalog.services", kvd_handle_cat_services },
+	{ MSG_CAT_SERVICE, "catalog.service", kvd_handle_cat_service },
+	{ MSG_HEALTH_SERVICE, "health.service", kvd_handle_health_service },
+	{ MSG_KVD_STATUS, "status", kvd_handle_status },
+	{ 0, NULL, NULL }
+};
+
+static void
+checkpoint_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	store_checkpoint(&K.st);
+}
+
+static int
+kvd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
+{
+	char dir[4200], path[4300];
+
+	K.loop = loop;
+	if (!cfg->server) {
+		snprintf(err, errlen, "cairn-kvd runs on servers only (set "
+		    "\"server\": true); client agents read through a server");
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s/state", cfg->data_dir);
+	if (store_open(&K.st, dir, err, errlen) < 0)
+		return -1;
+	/* One kvd per environment: DB_RECOVER under a live one corrupts it. */
+	snprintf(path, sizeof(path), "%s/LOCK", dir);
+	if ((K.lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
+	    flock(K.lockfd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errlen, "%s: %s (is another cairn-kvd running on "
+		    "this data dir?)", path, strerror(errno));
+		return -1;
+	}
+	daemon_sock_path(cfg, "kvd", path, sizeof(path));
+	if (server_listen_unix(&K.srv, loop, path, "kvd", kvd_handlers, err,
+	    errlen) < 0)
+		return -1;
+	log_info("state store %s at index %" PRIu64 ", listening on %s", dir,
+	    K.st.applied, path);
+	daemon_sock_path(cfg, "raftd", path, sizeof(path));
+	rpc_init(&K.raftd, loop, path, "kvd", "raftd");
+	K.raftd.on_up = kvd_raftd_up;
+	K.raftd.on_push = kvd_entry;
+	ev_prepare_init(&K.apply, apply_cb);
+	ev_prepare_start(loop, &K.apply);
+	ev_timer_init(&K.checkpoint, checkpoint_cb, CHECKPOINT_SECS,
+	    CHECKPOINT_SECS);
+	ev_timer_start(loop, &K.checkpoint);
+	return 0;
+}
+
+static void
+kvd_stop(void)
+{
+	rpc_stop(&K.raftd);
+	server_stop(&K.srv);
+	store_close(&K.st);
+	while (K.nbatch > 0)
+		free(K.batch[--K.nbatch]);
+	free(K.batch);
+}
+
+static const struct daemon_spec kvd_spec = {
+	.name = "kvd",
+	.summary = "cairn-kvd: the replicated state store of a cairn server.",
+	.help =
+"Applies the entries cairn-raftd commits to a Berkeley DB environment in\n"
+"data_dir/state (KV, catalog) and answers reads on run_dir/kvd.sock.\n"
+"After a restart it catches up from the Raft log. Runs on servers only.\n",
+	.init = kvd_init,
+	.stop = kvd_stop,
+};
+
+int
+main(int argc, char **argv)
+{
+	return daemon_main(argc, argv, &kvd_spec);
+}

@@ -1,0 +1,220 @@
+/*
+ * store.c - the Berkeley DB environment, meta table and command dispatch.
+ * See store.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "msg.h"
+#include "store.h"
+
+int
+store_fail(int rc, const char *what)
+{
+	log_error("berkeley db: %s: %s", what, db_strerror(rc));
+	return -1;
+}
+
+void
+res_error(struct buf *res, uint32_t status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	attr_put_u32(res, A_STATUS, status);
+	attr_put_str(res, A_MSG, msg);
+}
+
+/* meta_get - a u64 from the meta table, 0 when absent */
+static int
+meta_get(struct store *s, const char *name, uint64_t *v)
+{
+	DBT k, d;
+	unsigned char x[8];
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	k.data = (void *)name;
+	k.size = strlen(name);
+	d.data = x;
+	d.ulen = sizeof(x);
+	d.flags = DB_DBT_USERMEM;
+	*v = 0;
+	rc = s->meta->get(s->meta, NULL, &k, &d, 0);
+	if (rc == DB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return store_fail(rc, name);
+	if (d.size == 8)
+		*v = be64_get(x);
+	return 0;
+}
+
+int
+store_meta_put(struct store *s, DB_TXN *t, const char *name, uint64_t v)
+{
+	DBT k, d;
+	unsigned char x[8];
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	be64_put(x, v);
+	k.data = (void *)name;
+	k.size = strlen(name);
+	d.data = x;
+	d.size = 8;
+	if ((rc = s->meta->put(s->meta, t, &k, &d, 0)) != 0)
+		return store_fail(rc, name);
+	return 0;
+}
+
+/* db_open1 - open (creating) one btree in the environment */
+static int
+db_open1(struct store *s, DB **db, const char *file, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = db_create(db, s->env, 0)) != 0 ||
+	    (rc = (*db)->open(*db, NULL, file, NULL, DB_BTREE,
+	    DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0) {
+		snprintf(err, errlen, "open %s/%s: %s", s->dir, file,
+		    db_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* store_open - recover and open the environment and every table */
+int
+store_open(struct store *s, const char *dir, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if ((rc = db_env_create(&s->env, 0)) != 0) {
+		snprintf(err, errlen, "db_env_create: %s", db_strerror(rc));
+		return -1;
+	}
+	s->env->set_errpfx(s->env, "cairn-kvd: bdb");
+	s->env->set_errfile(s->env, stderr);
+	s->env->set_cachesize(s->env, 0, 32 << 20, 1);
+	s->env->set_lg_bsize(s->env, 4 << 20);
+	s->env->set_lk_max_locks(s->env, 100000);
+	s->env->set_lk_max_objects(s->env, 100000);
+	s->env->set_flags(s->env, DB_TXN_WRITE_NOSYNC, 1);
+	s->env->log_set_config(s->env, DB_LOG_AUTO_REMOVE, 1);
+	/*
+	 * DB_PRIVATE: one process owns the environment (kvd holds the lock
+	 * file), so the regions live in its heap and a kill -9 leaves no
+	 * shared state behind; DB_RECOVER replays the log on every start.
+	 */
+	rc = s->env->open(s->env, dir, DB_CREATE | DB_INIT_LOCK | DB_INIT_LOG |
+	    DB_INIT_MPOOL | DB_INIT_TXN | DB_RECOVER | DB_PRIVATE, 0600);
+	if (rc != 0) {
+		snprintf(err, errlen, "open environment %s: %s", dir,
+		    db_strerror(rc));
+		return -1;
+	}
+	if (db_open1(s, &s->meta, "meta.db", err, errlen) < 0 ||
+	    db_open1(s, &s->kv, "kv.db", err, errlen) < 0 ||
+	    db_open1(s, &s->nodes, "nodes.db", err, errlen) < 0 ||
+	    db_open1(s, &s->services, "services.db", err, errlen) < 0 ||
+	    db_open1(s, &s->checks, "checks.db", err, errlen) < 0)
+		return -1;
+	if (meta_get(s, "applied", &s->applied) < 0 ||
+	    meta_get(s, "kv_index", &s->kv_index) < 0 ||
+	    meta_get(s, "catalog_index", &s->catalog_index) < 0) {
+		snprintf(err, errlen, "cannot read %s/meta.db", dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* store_checkpoint - bound recovery time and let old logs go */
+void
+store_checkpoint(struct store *s)
+{
+	int rc;
+
+	if ((rc = s->env->txn_checkpoint(s->env, 0, 0, 0)) != 0)
+		store_fail(rc, "checkpoint");
+}
+
+void
+store_close(struct store *s)
+{
+	DB **dbs[] = { &s->meta, &s->kv, &s->nodes, &s->services, &s->checks };
+	size_t i;
+
+	if (s->env == NULL)
+		return;
+	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
+		if (*dbs[i] != NULL) {
+			(*dbs[i])->close(*dbs[i], 0);
+			*dbs[i] = NULL;
+		}
+	s->env->txn_checkpoint(s->env, 0, 0, 0);
+	s->env->close(s->env, 0);
+	s->env = NULL;
+}
+
+int
+store_txn_begin(struct store *s, DB_TXN **t)
+{
+	int rc;
+
+	if ((rc = s->env->txn_begin(s->env, NULL, t, 0)) != 0)
+		return store_fail(rc, "txn_begin");
+	return 0;
+}
+
+int
+store_txn_commit(struct store *s, DB_TXN *t)
+{
+	int rc;
+
+	if ((rc = t->commit(t, 0)) != 0)
+		return store_fail(rc, "commit");
+	return 0;
+}
+
+/* store_apply - one command; the applied index moves with it */
+int
+store_apply(struct store *s, DB_TXN *t, uint64_t index, const void *cmd,
+    size_t len, struct buf *res)
+{
+	struct attr tab[ATTR_TAB];
+	uint32_t op;
+	int rc = 0;
+
+	if (attr_index(cmd, len, tab, ATTR_TAB) < 0 ||
+	    attr_u32(&tab[A_OP], &op) < 0)
+		res_error(res, MSG_E_BADREQ, "malformed command");
+	else if (op == OP_NOOP)
+		attr_put_u8(res, A_RESULT, 1);
+	else if (op >= OP_KV_SET && op <= OP_KV_DELETE_TREE)
+		rc = kv_apply(s, t, index, op, tab, res);
+	else if (op >= OP_CAT_REGISTER && op <= OP_CHECK_STATUS)
+		rc = catalog_apply(s, t, index, op, tab, cmd, len, res);
+	else
+		res_error(res, MSG_E_BADREQ, "unknown operation %u", op);
+	if (rc < 0 || store_meta_put(s, t, "applied", index) < 0)
+		return -1;
+	return 0;
+}

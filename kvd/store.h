@@ -1,0 +1,76 @@
+/*
+ * store - kvd's Berkeley DB environment and the commands applied to it.
+ *
+ * One transactional environment in data_dir/state holds every table:
+ *	meta	 "applied" (last Raft index applied), "kv_index",
+ *		 "catalog_index" (X-Consul-Index of each table)
+ *	kv	 key -> record (A_CREATE_INDEX A_MODIFY_INDEX A_LOCK_INDEX
+ *		 A_FLAGS [A_SESSION] A_VALUE)
+ *	nodes	 node -> record;  services, checks: node "\0" id -> record
+ *
+ * Commits do not wait for the disk (DB_TXN_WRITE_NOSYNC): raftd's log is
+ * what is durable, and the applied index is written in the same
+ * transaction as the change, so after any crash kvd resumes from a
+ * consistent index and replays the rest of the log.
+ *
+ * Applying is deterministic: the same command at the same index gives the
+ * same state on every server.
+ */
+#ifndef CAIRN_KVD_STORE_H
+#define CAIRN_KVD_STORE_H
+
+#include <db.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "frame.h"
+
+struct store {
+	DB_ENV		*env;
+	DB		*meta, *kv, *nodes, *services, *checks;
+	char		 dir[4096];
+	uint64_t	 applied;	/* cached "applied" */
+	uint64_t	 kv_index, catalog_index;
+};
+
+int	store_open(struct store *, const char *dir, char *err, size_t);
+void	store_close(struct store *);
+void	store_checkpoint(struct store *);
+
+int	store_txn_begin(struct store *, DB_TXN **);
+int	store_txn_commit(struct store *, DB_TXN *);
+/*
+ * store_apply - apply the command at index inside txn, append its result
+ * attributes to res. Returns -1 only on a storage error (the caller
+ * aborts and gives up); a bad command is a result, not an error.
+ */
+int	store_apply(struct store *, DB_TXN *, uint64_t index,
+	    const void *cmd, size_t len, struct buf *res);
+
+/* Helpers shared by the table modules. */
+int	store_meta_put(struct store *, DB_TXN *, const char *, uint64_t);
+int	store_fail(int rc, const char *what);	/* logs, returns -1 */
+
+/* kv.c: reads append A_ENTRY / A_KEY attributes; return the index */
+int	kv_apply(struct store *, DB_TXN *, uint64_t index, uint32_t op,
+	    const struct attr *tab, struct buf *res);
+int	kv_get(struct store *, const char *key, size_t klen, int recurse,
+	    struct buf *out, uint64_t *index);
+int	kv_keys(struct store *, const char *prefix, size_t plen,
+	    const char *sep, size_t seplen, struct buf *out, uint64_t *index);
+
+/* catalog.c */
+int	catalog_apply(struct store *, DB_TXN *, uint64_t index, uint32_t op,
+	    const struct attr *tab, const void *cmd, size_t len,
+	    struct buf *res);
+int	catalog_nodes(struct store *, struct buf *out);
+int	catalog_node(struct store *, const char *node, struct buf *out);
+int	catalog_services(struct store *, struct buf *out);
+int	catalog_service(struct store *, const char *name, const char *tag,
+	    int health, int passing, struct buf *out);
+
+/* res_error - a command's failure, for the writer to read */
+void	res_error(struct buf *res, uint32_t status, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+#endif
