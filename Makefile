@@ -51,7 +51,7 @@ UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 $(B)/tests/%: tests/unit/%.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(LIBS) $(EXTLIBS)
+	$(CC) $(CFLAGS) -Itests/unit $(DAEMONS:%=-I%) -Icli $(LDFLAGS) -o $@ $< $(LIBS) $(EXTLIBS)
 
 units: $(UNIT_BIN)
 

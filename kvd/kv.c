@@ -219,16 +219,16 @@ kv_put_entry(struct buf *out, const DBT *k, const DBT *d)
 }
 
 /*
- * kv_get - one key, or every key under a prefix. The index is the table's
- * for a single key (as Consul's); for a prefix, the highest ModifyIndex
- * under it, or the table's when it is empty.
+ * kv_get - one key, or every key under a prefix. The index is the KV
+ * table's. Consul narrows a prefix's index to the highest ModifyIndex
+ * under it, counting tombstones of deleted keys; without tombstones (they
+ * come with blocking queries) only the table index also moves on deletes,
+ * so it is the one a watcher can trust.
  */
 int
 kv_get(struct store *s, const char *key, size_t klen, int recurse,
     struct buf *out, uint64_t *index)
 {
-	struct kv_rec r;
-	uint64_t max = 0;
 	DBC *c;
 	DBT k, d;
 	int rc;
@@ -252,15 +252,11 @@ kv_get(struct store *s, const char *key, size_t klen, int recurse,
 	rc = c->get(c, &k, &d, DB_SET_RANGE);
 	while (rc == 0 && k.size >= klen && memcmp(k.data, key, klen) == 0) {
 		kv_put_entry(out, &k, &d);
-		if (kv_decode(d.data, d.size, &r) == 0 && r.modify > max)
-			max = r.modify;
 		rc = c->get(c, &k, &d, DB_NEXT);
 	}
 	c->close(c);
 	if (rc != 0 && rc != DB_NOTFOUND)
 		return store_fail(rc, "kv list");
-	if (max > 0)
-		*index = max;
 	return 0;
 }
 
@@ -274,8 +270,6 @@ kv_keys(struct store *s, const char *prefix, size_t plen, const char *sep,
     size_t seplen, struct buf *out, uint64_t *index)
 {
 	struct buf last;
-	struct kv_rec r;
-	uint64_t max = 0;
 	const char *rest, *hit;
 	size_t n;
 	DBC *c;
@@ -297,8 +291,6 @@ kv_keys(struct store *s, const char *prefix, size_t plen, const char *sep,
 		if (seplen > 0 && (hit = memmem(rest, k.size - plen, sep,
 		    seplen)) != NULL)
 			n = (size_t)(hit - (const char *)k.data) + seplen;
-		if (kv_decode(d.data, d.size, &r) == 0 && r.modify > max)
-			max = r.modify;
 		if (buf_used(&last) != n ||
 		    memcmp(buf_head(&last), k.data, n) != 0) {
 			attr_put(out, A_KEY, k.data, n);
@@ -311,7 +303,5 @@ kv_keys(struct store *s, const char *prefix, size_t plen, const char *sep,
 	buf_free(&last);
 	if (rc != 0 && rc != DB_NOTFOUND)
 		return store_fail(rc, "kv keys");
-	if (max > 0)
-		*index = max;
 	return 0;
 }
