@@ -4,7 +4,7 @@
  * Commas are placed for you: open and close objects and arrays, write a
  * key before each member value. Strings are escaped per RFC 8259 (control
  * characters as \u00XX); invalid UTF-8 bytes are replaced with U+FFFD so
- * the output is always valid JSON. pretty != 0 indents with two spaces as
+ * the output is always valid JSON. pretty != 0 indents with four spaces as
  * Consul's ?pretty does; otherwise output is compact.
  */
 #ifndef CAIRN_JSON_H
