@@ -1,0 +1,197 @@
+/*
+ * cli.h - the `cairn` command: every module's interface, grouped by file
+ * (OpenBSD style). main.c holds the command table; the rest is libcli.a.
+ *
+ * User commands talk to an agent's httpd over HTTP with libcurl and print
+ * what Consul's commands print, with the same exit codes, so scripts
+ * written for `consul kv get` or `consul members` work with cairn.
+ * Output is built in a struct buf by pure functions (tested without a
+ * network) and written by the command.
+ */
+#ifndef CAIRN_CLI_H
+#define CAIRN_CLI_H
+
+#include <regex.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "buf.h"
+#include "config.h"
+
+#define CLI_VERSION	"0.1.0"
+/* Consul's protocol numbers: `version` and `members` report these. */
+#define CLI_PROTO	2
+#define CLI_PROTO_MIN	2
+#define CLI_PROTO_MAX	3
+
+/* flag.c: Go's flag package, as Consul's commands parse their options. */
+/* cli_self - how cairn was invoked (argv[0]), for hints it prints */
+extern const char *cli_self;
+
+enum cli_flag_kind { CLI_BOOL, CLI_STR, CLI_U64 };
+
+struct cli_flag {
+	const char		*name;
+	enum cli_flag_kind	 kind;
+	void			*val;	/* int *, const char **, uint64_t * */
+	const char		*arg;	/* -name=<arg> in usage; NULL: bool */
+	const char		*help;
+};
+
+/*
+ * cli_flags_parse - parse args[0..argc) against the tables (each ends
+ * with a NULL name; tabs ends with NULL). Returns the index of the first
+ * argument that is not a flag, -1 with err (Go's words), or -2 when -h or
+ * -help was given.
+ */
+int	cli_flags_parse(int argc, char **argv,
+	    const struct cli_flag *const *tabs, char *err, size_t errlen);
+/*
+ * cli_usage - text (starting "Usage: ...") then each table under its
+ * title, Consul's layout: "  -name=<arg>" and the help wrapped at 80
+ * columns, indented 5.
+ */
+void	cli_usage(struct buf *, const char *text,
+	    const struct cli_flag *const *tabs, const char *const *titles);
+/* cli_wrap - append s word-wrapped to width, each line indented by ind */
+void	cli_wrap(struct buf *, const char *s, int ind, int width);
+/* cli_write - write the buf to fp; -1 on a write error */
+int	cli_write(FILE *, struct buf *);
+
+/* columnize.c: github.com/ryanuber/columnize with Consul's settings. */
+/*
+ * cli_columnize - lines of cells split by 0x1f, cells trimmed, columns
+ * padded to their widest cell (counted in UTF-8 characters) and joined by
+ * two spaces; the last cell of a line is not padded; no final newline.
+ */
+void	cli_columnize(struct buf *out, char *const *lines, size_t n);
+
+/* http.c: the HTTP API client. */
+struct http_client {
+	char	 base[512];	/* "http://127.0.0.1:8500", no final '/' */
+	char	 unix_path[108];/* set for unix:// addresses */
+	char	 host[300];	/* "127.0.0.1:8500" for messages */
+	char	 token[256];	/* X-Consul-Token, or "" */
+	char	 dc[128];	/* ?dc=, or "" */
+	int	 stale;		/* ?stale on reads */
+};
+
+struct http_resp {
+	long		 code;
+	struct buf	 body;
+};
+
+/* Consul's -http-addr, -token, -datacenter and -stale flags. */
+struct http_flags {
+	const char	*addr;
+	const char	*token;
+	const char	*dc;
+	int		 stale;
+	struct cli_flag	 tab[5];
+};
+
+/*
+ * http_flags_init - the flag table with defaults from the environment;
+ * server_flags adds -datacenter and -stale (Consul's ServerFlags).
+ */
+void	http_flags_init(struct http_flags *, int server_flags);
+/*
+ * http_addr_parse - "host:port", "http://host:port", "https://host:port"
+ * or "unix:///path" into c->base, c->unix_path and c->host.
+ */
+int	http_addr_parse(struct http_client *, const char *addr,
+	    char *err, size_t errlen);
+/* http_client_init - from parsed flags; -1 with err for a bad address */
+int	http_client_init(struct http_client *, const struct http_flags *,
+	    char *err, size_t errlen);
+/* http_escape_path - append s percent-encoded as Go escapes URL paths */
+void	http_escape_path(struct buf *, const char *s);
+/* http_escape_query - append s encoded as Go's url.QueryEscape does */
+void	http_escape_query(struct buf *, const char *s);
+/*
+ * http_do - one request: path starts "/v1/...", query is "" or "a=b&c",
+ * dc/stale/token are added. Transport errors give -1 and Go's text
+ * (`Get "url": dial tcp host: connect: connection refused`); any HTTP
+ * status is 0 with resp filled. Free resp->body with buf_free.
+ */
+int	http_do(const struct http_client *, const char *method,
+	    const char *path, const char *query, int read,
+	    const void *body, size_t len, struct http_resp *,
+	    char *err, size_t errlen);
+/* http_status_error - Consul api's "Unexpected response code: N (body)" */
+void	http_status_error(const struct http_resp *, char *err, size_t errlen);
+
+/* kv.c: `cairn kv get|put|delete`. */
+struct kv_entry {
+	char		*key;
+	unsigned char	*value;		/* NUL-terminated copy */
+	size_t		 vlen;
+	uint64_t	 flags, create_index, modify_index, lock_index;
+	char		*session;	/* "" when none */
+};
+
+/* kv_parse_entries - a /v1/kv JSON array of entries */
+int	kv_parse_entries(const char *json, size_t len, struct kv_entry **,
+	    size_t *n, char *err, size_t errlen);
+void	kv_entries_free(struct kv_entry *, size_t n);
+/* kv_parse_keys - a ?keys JSON array of strings */
+int	kv_parse_keys(const char *json, size_t len, char ***keys, size_t *n,
+	    char *err, size_t errlen);
+void	kv_keys_free(char **, size_t n);
+/* kv_format_detailed - -detailed's block, without the final newline */
+void	kv_format_detailed(struct buf *, const struct kv_entry *, int b64);
+/* kv_format_value - the value, raw or base64 */
+void	kv_format_value(struct buf *, const struct kv_entry *, int b64);
+int	kv_main(int argc, char **argv);
+
+/* members.c: `cairn members`. */
+struct cli_member {
+	char		*name;
+	char		*addr;
+	uint64_t	 port;
+	uint64_t	 status;
+	char		**keys, **values;	/* tags */
+	size_t		 ntags;
+};
+
+/* members_parse - /v1/agent/members JSON */
+int	members_parse(const char *json, size_t len, struct cli_member **,
+	    size_t *n, char *err, size_t errlen);
+void	members_free(struct cli_member *, size_t n);
+/* members_status - serf's status name: "alive", "unknown MemberStatus 9" */
+const char *members_status(uint64_t status, char *buf, size_t n);
+/* members_tag - a tag's value, or "" */
+const char *members_tag(const struct cli_member *, const char *key);
+/* members_addr - Go's net.TCPAddr string: "1.2.3.4:8301", "[::1]:8301" */
+void	members_addr(const char *ip, uint64_t port, char *out, size_t n);
+/*
+ * members_select - keep the members whose status matches re (NULL: all),
+ * fill in the segment column as Consul does, and sort: servers first,
+ * then by segment, then by name. Returns how many are kept.
+ */
+size_t	members_select(struct cli_member *, size_t n, const regex_t *re);
+/* members_format - the columnized table, without the final newline */
+void	members_format(struct buf *, const struct cli_member *, size_t n,
+	    int detailed);
+int	members_main(int argc, char **argv);
+
+/* agent.c: `cairn agent`, a supervisor for the node's daemons. */
+/* agent_daemons - the daemons a node runs, in start order */
+const char *const *agent_daemons(int server, size_t *n);
+/* agent_backoff - the next restart delay after a child ran for ran secs */
+double	agent_backoff(double prev, double ran);
+/*
+ * agent_child_argv - [path, the agent's flags..., (-data-dir dir)], NULL
+ * terminated; free with free() (one block).
+ */
+char	**agent_child_argv(const char *path, int nflags, char *const *flags,
+	    const char *data_dir);
+/* agent_probe_addr - where to connect to reach a listener on addr */
+void	agent_probe_addr(const char *addr, char *out, size_t n);
+/* agent_banner - -dev's "where it listens and what to try" text */
+void	agent_banner(struct buf *, const struct config *,
+	    const char *data_dir, const char *self);
+int	agent_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * member - the membership table gossipd keeps: one record per node of the
+ * LAN pool with its address, tags, status and incarnation number.
+ *
+ * Pure: no sockets, no libev, no clock. Time comes in as an argument
+ * (seconds from any epoch), so SWIM's failure detector can later drive the
+ * table from a simulated clock in tests. News about a member is accepted
+ * by memberlist's precedence rule: a higher incarnation always wins; at
+ * the same incarnation only a graver status does (alive < leaving < failed
+ * < left), so an old "alive" can never undo a newer "failed".
+ *
+ * The table is kept sorted by name: lookups are a binary search and the
+ * member list comes out in a stable order.
+ *
+ * Leaves out: suspicion timers, Lamport times for leave intents and the
+ * wire format between nodes, which come with SWIM; and memberlist's 512
+ * byte cap on the tag blob, which depends on that wire format.
+ */
+#ifndef CAIRN_MEMBER_H
+#define CAIRN_MEMBER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Serf's numbers: the HTTP API and `members` show these (COMPAT.md §5). */
+enum member_status {
+	MEMBER_NONE = 0,
+	MEMBER_ALIVE = 1,
+	MEMBER_LEAVING = 2,
+	MEMBER_LEFT = 3,
+	MEMBER_FAILED = 4,
+};
+
+/* What member_update and member_set_status did. */
+enum member_result {
+	MEMBER_ERR = -1,	/* invalid news (empty name, bad status) */
+	MEMBER_SAME = 0,	/* stale or identical: nothing changed */
+	MEMBER_ADDED = 1,
+	MEMBER_CHANGED = 2,
+};
+
+#define MEMBER_NAME_MAX	255	/* a DNS name's limit */
+#define MEMBER_ADDR_MAX	46	/* INET6_ADDRSTRLEN */
+
+struct member_tag {
+	char	*key;
+	char	*value;
+};
+
+struct member {
+	char			*name;
+	char			 addr[MEMBER_ADDR_MAX];
+	uint16_t		 port;
+	enum member_status	 status;
+	uint32_t		 incarnation;
+	double			 since;		/* when status last changed */
+	struct member_tag	*tags;		/* sorted by key */
+	size_t			 ntags;
+	uint8_t			 proto_min, proto_max, proto_cur;
+};
+
+struct member_table {
+	struct member	**m;	/* sorted by name */
+	size_t		 n, cap;
+};
+
+void	member_table_init(struct member_table *);
+void	member_table_free(struct member_table *);
+
+/* member_lookup - the member called name, or NULL */
+struct member *member_lookup(const struct member_table *, const char *name);
+
+/*
+ * member_update - apply news about a member: a full record (name, addr,
+ * port, status, incarnation, tags, protocol versions) whose strings are
+ * copied. An unknown member is added whatever its status.
+ */
+enum member_result member_update(struct member_table *,
+	    const struct member *news, double now);
+
+/*
+ * member_set_status - news of a status alone (a probe failed, a leave
+ * intent arrived) for a member already known; MEMBER_ERR if it is not.
+ */
+enum member_result member_set_status(struct member_table *, const char *name,
+	    enum member_status, uint32_t incarnation, double now);
+
+/* member_remove - forget a member; 0, or -1 if it was not there */
+int	member_remove(struct member_table *, const char *name);
+
+/*
+ * member_reap - forget members that left more than left_ttl seconds ago
+ * or failed more than failed_ttl ago (serf's tombstone and reconnect
+ * timeouts). Returns how many went.
+ */
+size_t	member_reap(struct member_table *, double now, double left_ttl,
+	    double failed_ttl);
+
+/* member_tag_set - add or replace a tag, keeping them sorted by key */
+void	member_tag_set(struct member *, const char *key, const char *value);
+/* member_tag - a tag's value, or NULL */
+const char *member_tag(const struct member *, const char *key);
+/* member_tags_free - free a record's tags (for records built by callers) */
+void	member_tags_free(struct member *);
+
+/* member_status_name - serf's names: "alive", "failed", ... */
+const char *member_status_name(enum member_status);
+
+/*
+ * member_encode - append the member as one A_ENTRY{A_NODE A_ADDRESS
+ * A_PORT A_MEMBER_STATUS A_META{A_META_KEY A_META_VALUE}... A_PROTO_MIN
+ * A_PROTO_MAX A_PROTO_CUR} attribute (msg.h).
+ */
+void	member_encode(struct buf *, const struct member *);
+
+#endif
