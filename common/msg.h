@@ -64,6 +64,18 @@ enum msg_type {
 
 	/* gossipd */
 	MSG_GOSSIP_MEMBERS = 300,	/* -> nothing <- A_ENTRY{member}... */
+
+	/* checkd: this node's own services and checks (the agent's view) */
+	MSG_CHECK_UPDATE = 400,		/* -> A_CHECK_ID A_STATUS("passing"|
+					   "warning"|"critical") [A_OUTPUT]
+					   <- nothing. Errors: 400 bad status,
+					   404 unknown check, 500 not a TTL
+					   check (Consul's texts) */
+	MSG_AGENT_SERVICES = 401,	/* -> nothing <- A_SERVICE_REC{service}...
+					   ("consul" is the servers', not
+					   listed) */
+	MSG_AGENT_CHECKS = 402,		/* -> nothing <- A_CHECK_REC{check, plus
+					   its service's A_TAG...}... */
 };
 
 /*

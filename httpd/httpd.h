@@ -25,6 +25,7 @@ struct httpd {
 	struct ev_loop		*loop;
 	struct config		*cfg;
 	struct rpc		 kvd, raftd, gossipd;
+	struct rpc		 checkd;	/* the agent's services, checks */
 	struct http_server	 http;
 };
 extern struct httpd H;
@@ -69,5 +70,12 @@ void	api_agent_self(struct http_req *, const char *);
 void	api_agent_members(struct http_req *, const char *);
 void	api_status_leader(struct http_req *, const char *);
 void	api_status_peers(struct http_req *, const char *);
+/* api_checks.c */
+void	api_agent_check_pass(struct http_req *, const char *);
+void	api_agent_check_warn(struct http_req *, const char *);
+void	api_agent_check_fail(struct http_req *, const char *);
+void	api_agent_check_update(struct http_req *, const char *);
+void	api_agent_services(struct http_req *, const char *);
+void	api_agent_checks(struct http_req *, const char *);
 
 #endif

@@ -33,6 +33,12 @@ static const struct route routes[] = {
 	{ "/v1/health/service/",	1, api_health_service },
 	{ "/v1/agent/self",		0, api_agent_self },
 	{ "/v1/agent/members",		0, api_agent_members },
+	{ "/v1/agent/check/pass/",	1, api_agent_check_pass },
+	{ "/v1/agent/check/warn/",	1, api_agent_check_warn },
+	{ "/v1/agent/check/fail/",	1, api_agent_check_fail },
+	{ "/v1/agent/check/update/",	1, api_agent_check_update },
+	{ "/v1/agent/services",		0, api_agent_services },
+	{ "/v1/agent/checks",		0, api_agent_checks },
 	{ "/v1/status/leader",		0, api_status_leader },
 	{ "/v1/status/peers",		0, api_status_peers },
 	{ NULL, 0, NULL }
@@ -81,6 +87,8 @@ httpd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 	rpc_init(&H.raftd, loop, path, "httpd", "raftd");
 	daemon_sock_path(H.cfg, "gossipd", path, sizeof(path));
 	rpc_init(&H.gossipd, loop, path, "httpd", "gossipd");
+	daemon_sock_path(H.cfg, "checkd", path, sizeof(path));
+	rpc_init(&H.checkd, loop, path, "httpd", "checkd");
 	if (http_server_listen(&H.http, loop, H.cfg->http_addr,
 	    H.cfg->port_http, (size_t)H.cfg->kv_max_value_size,
 	    httpd_request, err, errlen) < 0)
@@ -97,6 +105,7 @@ httpd_stop(void)
 	rpc_stop(&H.kvd);
 	rpc_stop(&H.raftd);
 	rpc_stop(&H.gossipd);
+	rpc_stop(&H.checkd);
 	config_free(&httpd_cfg);
 }
 

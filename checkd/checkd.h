@@ -1,0 +1,87 @@
+/*
+ * checkd.h - what the modules of cairn-checkd share: the daemon's state
+ * (this node, its services, its running checks, the connections to raftd
+ * and kvd) and each module's entry points.
+ *
+ *	checks.c	definitions from the config, catalog records
+ *	run.c		running checks: script runs, TTL expiry, status
+ *	sync.c		writing to the catalog: registers, status changes,
+ *			anti-entropy, deregistering what is gone
+ *	state.c		TTL check state kept across restarts
+ *	main.c		the daemon: init, reload, the checkd.sock requests
+ */
+#ifndef CAIRN_CHECKD_H
+#define CAIRN_CHECKD_H
+
+#include <ev.h>
+
+#include "check_exec.h"
+#include "checks.h"
+#include "rpc.h"
+#include "server.h"
+
+/* One running check. */
+struct check {
+	struct check_def	 def;
+	const char		*status;	/* CHECKS_* */
+	char			*output;	/* never NULL */
+	char			*ttl_last;	/* an update's last output */
+	ev_timer		 timer;		/* next run, or TTL expiry */
+	struct check_exec	*exec;		/* a run in progress */
+	int			 started;
+	int			 fresh;		/* no result written yet */
+};
+
+struct checkd {
+	struct ev_loop		*loop;
+	/* This node, as registered (owned copies of the config's). */
+	struct checks_node	 node;
+	int			 server;
+	int			 port_server;
+	/* The definitions: services, and every check with its state. */
+	struct svc_def		*svcs;
+	size_t			 nsvcs;
+	struct check		**checks;
+	size_t			 nchecks;
+	/* checkd.sock, and the daemons we write to and read from. */
+	struct server		 srv;
+	struct rpc		 raftd, kvd;
+};
+extern struct checkd D;
+
+/* checkd_find - the running check with this ID, or NULL */
+struct check	*checkd_find(const char *id);
+
+/* run.c */
+struct check	*run_new(struct check_def *);	/* takes def's contents */
+void		 run_start(struct check *);
+void		 run_stop(struct check *);
+void		 run_free(struct check *);
+/*
+ * run_set - a new result. Writes a status change to the catalog (only a
+ * change: output alone waits for the next anti-entropy pass, as in
+ * Consul). Takes a copy of output.
+ */
+void		 run_set(struct check *, const char *status,
+		    const char *output);
+/* run_ttl_update - a TTL check's pass/warn/fail: new result, TTL rearmed */
+void		 run_ttl_update(struct check *, const char *status,
+		    const char *output);
+
+/* sync.c */
+/* sync_init - connect to raftd and kvd at these socket paths */
+void		 sync_init(const char *raftd_path, const char *kvd_path);
+void		 sync_stop(void);
+/* sync_soon - a full pass on the next loop iteration (coalesced) */
+void		 sync_soon(void);
+void		 sync_status(const struct check *);
+void		 sync_deregister(const char *service_id, const char *check_id);
+
+/* state.c */
+void		 state_init(const char *data_dir);
+void		 state_save(const struct check *);
+/* state_load - restore a TTL check's unexpired state; 1 if restored */
+int		 state_load(struct check *);
+void		 state_remove(const char *check_id);
+
+#endif

@@ -1,0 +1,314 @@
+/*
+ * api_checks.c - the agent's own services and checks, from checkd:
+ * PUT /v1/agent/check/{pass,warn,fail}/<id>?note=, PUT
+ * /v1/agent/check/update/<id> with {"Status","Output"}, GET
+ * /v1/agent/services and GET /v1/agent/checks, in Consul's shapes and
+ * words (agent/agent_endpoint.go).
+ *
+ * Leaves out: ?filter, hash-based blocking (?hash=), service and check
+ * registration through the API (a later issue).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <yajl/yajl_tree.h>
+
+#include "httpd.h"
+#include "msg.h"
+
+#define BODY_DEPTH_MAX	64	/* deeper JSON is refused before parsing */
+
+/* update_done - checkd took the update: 200 with no body, as Consul */
+static void
+update_done(void *arg, const struct frame *f, const char *err)
+{
+	struct http_req *req = arg;
+
+	if (api_failed(req, f, err))
+		return;
+	http_reply(req, 200, NULL, NULL, "", 0);
+}
+
+/* check_update - ask checkd to set a TTL check's status */
+static void
+check_update(struct http_req *req, const char *id, const char *status,
+    const char *output, size_t outlen)
+{
+	struct buf b;
+
+	buf_init(&b);
+	attr_put_str(&b, A_CHECK_ID, id);
+	attr_put_str(&b, A_STATUS, status);
+	if (output != NULL)
+		attr_put(&b, A_OUTPUT, output, outlen);
+	api_call(req, &H.checkd, MSG_CHECK_UPDATE, &b, update_done);
+	buf_free(&b);
+}
+
+/* check_ttl - pass, warn and fail: the note becomes the output */
+static void
+check_ttl(struct http_req *req, const char *id, const char *status)
+{
+	const char *note;
+
+	if (!api_method(req, "PUT"))
+		return;
+	note = http_req_param(req, "note");
+	check_update(req, id, status, note, note != NULL ? strlen(note) : 0);
+}
+
+void
+api_agent_check_pass(struct http_req *req, const char *id)
+{
+	check_ttl(req, id, "passing");
+}
+
+void
+api_agent_check_warn(struct http_req *req, const char *id)
+{
+	check_ttl(req, id, "warning");
+}
+
+void
+api_agent_check_fail(struct http_req *req, const char *id)
+{
+	check_ttl(req, id, "critical");
+}
+
+/*
+ * body_too_deep - nesting beyond BODY_DEPTH_MAX, found before yajl builds
+ * (and recursively frees) a tree of it.
+ */
+static int
+body_too_deep(const char *s, size_t n)
+{
+	int depth = 0, in_str = 0, esc = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (in_str) {
+			if (esc)
+				esc = 0;
+			else if (s[i] == '\\')
+				esc = 1;
+			else if (s[i] == '"')
+				in_str = 0;
+		} else if (s[i] == '"')
+			in_str = 1;
+		else if (s[i] == '[' || s[i] == '{') {
+			if (++depth > BODY_DEPTH_MAX)
+				return 1;
+		} else if (s[i] == ']' || s[i] == '}')
+			depth--;
+	}
+	return 0;
+}
+
+/* json_type_name - Go's word for a JSON value's type */
+static const char *
+json_type_name(yajl_val v)
+{
+	if (YAJL_IS_NUMBER(v))
+		return "number";
+	if (YAJL_IS_OBJECT(v))
+		return "object";
+	if (YAJL_IS_ARRAY(v))
+		return "array";
+	if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
+		return "bool";
+	return "string";
+}
+
+/*
+ * api_agent_check_update - PUT /v1/agent/check/update/<id> with
+ * {"Status":"passing","Output":"..."}. Field names match without case,
+ * as Go's decoder does.
+ */
+void
+api_agent_check_update(struct http_req *req, const char *id)
+{
+	const char *status = "", *output = NULL;
+	char errbuf[256], *text, *nl;
+	size_t len = buf_used(&req->body), i;
+	yajl_val root, v;
+
+	if (!api_method(req, "PUT"))
+		return;
+	if (len == 0) {
+		http_reply_text(req, 400, "Request decode failed: EOF");
+		return;
+	}
+	text = (char *)buf_head(&req->body);
+	if (memchr(text, '\0', len) != NULL) {
+		http_reply_text(req, 400, "Request decode failed: invalid "
+		    "character '\\x00' in JSON");
+		return;
+	}
+	if (body_too_deep(text, len)) {
+		http_reply_text(req, 400, "Request decode failed: JSON nested "
+		    "deeper than %d levels", BODY_DEPTH_MAX);
+		return;
+	}
+	errbuf[0] = '\0';
+	if ((root = yajl_tree_parse(buf_cstr(&req->body), errbuf,
+	    sizeof(errbuf))) == NULL) {
+		/* yajl's message spans lines: the first says what. */
+		if ((nl = strchr(errbuf, '\n')) != NULL)
+			*nl = '\0';
+		http_reply_text(req, 400, "Request decode failed: %s",
+		    errbuf[0] != '\0' ? errbuf : "invalid JSON");
+		return;
+	}
+	if (root->type != yajl_t_null && !YAJL_IS_OBJECT(root)) {
+		http_reply_text(req, 400, "Request decode failed: json: cannot "
+		    "unmarshal %s into Go value of type agent.checkUpdate",
+		    json_type_name(root));
+		yajl_tree_free(root);
+		return;
+	}
+	for (i = 0; YAJL_IS_OBJECT(root) && i < root->u.object.len; i++) {
+		const char *key = root->u.object.keys[i];
+		const char **dst;
+
+		v = root->u.object.values[i];
+		if (strcasecmp(key, "Status") == 0)
+			dst = &status;
+		else if (strcasecmp(key, "Output") == 0)
+			dst = &output;
+		else
+			continue;
+		if (v->type == yajl_t_null)
+			continue;
+		if (!YAJL_IS_STRING(v)) {
+			http_reply_text(req, 400, "Request decode failed: "
+			    "json: cannot unmarshal %s into Go struct field "
+			    "checkUpdate.%s of type string", json_type_name(v),
+			    dst == &status ? "Status" : "Output");
+			yajl_tree_free(root);
+			return;
+		}
+		*dst = v->u.string;
+	}
+	if (strcmp(status, "passing") != 0 && strcmp(status, "warning") != 0 &&
+	    strcmp(status, "critical") != 0) {
+		http_reply_text(req, 400, "Invalid check status: '%s'", status);
+		yajl_tree_free(root);
+		return;
+	}
+	check_update(req, id, status, output != NULL ? output : "",
+	    output != NULL ? strlen(output) : 0);
+	yajl_tree_free(root);
+}
+
+/* agent_service_json - Consul's AgentService */
+static void
+agent_service_json(struct json *j, const struct attr *rec)
+{
+	struct attr tab[ATTR_TAB];
+	uint64_t port = 0;
+
+	attr_index(rec->val, rec->len, tab, ATTR_TAB);
+	attr_u64(&tab[A_PORT], &port);
+	json_obj_open(j);
+	json_attr_str(j, "ID", &tab[A_SERVICE_ID]);
+	json_attr_str(j, "Service", &tab[A_SERVICE_NAME]);
+	json_tags(j, "Tags", rec->val, rec->len);
+	json_meta(j, "Meta", rec->val, rec->len);
+	json_key(j, "Port");
+	json_u64(j, port);
+	json_attr_str(j, "Address", &tab[A_ADDRESS]);
+	json_key(j, "Weights");
+	json_obj_open(j);
+	json_key(j, "Passing");
+	json_u64(j, 1);
+	json_key(j, "Warning");
+	json_u64(j, 1);
+	json_obj_close(j);
+	json_key(j, "EnableTagOverride");
+	json_bool(j, 0);
+	json_key(j, "Datacenter");
+	json_str(j, H.cfg->datacenter);
+	json_obj_close(j);
+}
+
+/* agent_check_json - Consul's HealthCheck, as the agent holds it */
+static void
+agent_check_json(struct json *j, const struct attr *rec)
+{
+	struct attr tab[ATTR_TAB];
+
+	attr_index(rec->val, rec->len, tab, ATTR_TAB);
+	json_obj_open(j);
+	json_attr_str(j, "Node", &tab[A_NODE]);
+	json_attr_str(j, "CheckID", &tab[A_CHECK_ID]);
+	json_attr_str(j, "Name", &tab[A_CHECK_NAME]);
+	json_attr_str(j, "Status", &tab[A_STATUS]);
+	json_attr_str(j, "Notes", &tab[A_NOTES]);
+	json_attr_str(j, "Output", &tab[A_OUTPUT]);
+	json_attr_str(j, "ServiceID", &tab[A_SERVICE_ID]);
+	json_attr_str(j, "ServiceName", &tab[A_SERVICE_NAME]);
+	json_tags(j, "ServiceTags", rec->val, rec->len);
+	json_attr_str(j, "Type", &tab[A_CHECK_TYPE]);
+	json_key(j, "Definition");
+	json_obj_open(j);
+	json_obj_close(j);
+	json_key(j, "CreateIndex");
+	json_u64(j, 0);
+	json_key(j, "ModifyIndex");
+	json_u64(j, 0);
+	json_obj_close(j);
+}
+
+/* map_done - {"<id>": {...}, ...} from checkd's records */
+static void
+map_done(void *arg, const struct frame *f, const char *err)
+{
+	struct http_req *req = arg;
+	int checks = req->data != NULL;
+	struct attr_iter it;
+	struct attr a, tab[ATTR_TAB];
+	struct json j;
+	struct buf b;
+
+	if (api_failed(req, f, err))
+		return;
+	api_json_begin(req, &j, &b);
+	json_obj_open(&j);
+	attr_iter_init(&it, f->body, f->len);
+	while (attr_next(&it, &a) == 1) {
+		if (a.type != (checks ? A_CHECK_REC : A_SERVICE_REC) ||
+		    attr_index(a.val, a.len, tab, ATTR_TAB) < 0)
+			continue;
+		if (checks) {
+			json_keyn(&j, (const char *)tab[A_CHECK_ID].val,
+			    tab[A_CHECK_ID].len);
+			agent_check_json(&j, &a);
+		} else {
+			json_keyn(&j, (const char *)tab[A_SERVICE_ID].val,
+			    tab[A_SERVICE_ID].len);
+			agent_service_json(&j, &a);
+		}
+	}
+	json_obj_close(&j);
+	api_reply_json(req, &b, 0);
+}
+
+void
+api_agent_services(struct http_req *req, const char *rest)
+{
+	if (!api_method(req, "GET"))
+		return;
+	req->data = NULL;
+	api_call(req, &H.checkd, MSG_AGENT_SERVICES, NULL, map_done);
+}
+
+void
+api_agent_checks(struct http_req *req, const char *rest)
+{
+	if (!api_method(req, "GET"))
+		return;
+	req->data = (void *)1;
+	api_call(req, &H.checkd, MSG_AGENT_CHECKS, NULL, map_done);
+}
