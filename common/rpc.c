@@ -64,7 +64,7 @@ rpc_close_cb(struct conn *c, const char *why)
 
 	r->state = RPC_DOWN;
 	conn_release(c);
-	if (was_up)
+	if (was_up && !r->stopped)
 		log_warn("lost connection to %s: %s; reconnecting", r->peer,
 		    why);
 	snprintf(msg, sizeof(msg), "connection to %s lost", r->peer);

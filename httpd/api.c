@@ -168,3 +168,103 @@ json_node_fields(struct json *j, const struct attr *tab)
 	json_attr_str(j, "wan", &tab[A_ADDRESS]);
 	json_obj_close(j);
 }
+
+/* json_indexes - CreateIndex and ModifyIndex of a stored record */
+void
+json_indexes(struct json *j, const struct attr *tab)
+{
+	uint64_t v = 0;
+
+	json_key(j, "CreateIndex");
+	json_u64(j, attr_u64(&tab[A_CREATE_INDEX], &v) == 0 ? v : 0);
+	json_key(j, "ModifyIndex");
+	json_u64(j, attr_u64(&tab[A_MODIFY_INDEX], &v) == 0 ? v : 0);
+}
+
+/* json_weights - DNS SRV weights; per-service weights come later */
+void
+json_weights(struct json *j, const char *key)
+{
+	json_key(j, key);
+	json_obj_open(j);
+	json_key(j, "Passing");
+	json_u64(j, 1);
+	json_key(j, "Warning");
+	json_u64(j, 1);
+	json_obj_close(j);
+}
+
+/*
+ * json_service - Consul's AgentService: in /v1/agent/services (with the
+ * Datacenter) and inside health and catalog/node answers (with indexes).
+ */
+void
+json_service(struct json *j, const struct attr *rec, int flags)
+{
+	struct attr tab[ATTR_TAB];
+	uint64_t port = 0;
+
+	attr_index(rec->val, rec->len, tab, ATTR_TAB);
+	attr_u64(&tab[A_PORT], &port);
+	json_obj_open(j);
+	json_attr_str(j, "ID", &tab[A_SERVICE_ID]);
+	json_attr_str(j, "Service", &tab[A_SERVICE_NAME]);
+	json_tags(j, "Tags", rec->val, rec->len);
+	json_attr_str(j, "Address", &tab[A_ADDRESS]);
+	json_meta(j, "Meta", rec->val, rec->len);
+	json_key(j, "Port");
+	json_u64(j, port);
+	json_weights(j, "Weights");
+	json_key(j, "EnableTagOverride");
+	json_bool(j, 0);
+	if (flags & JS_DATACENTER) {
+		json_key(j, "Datacenter");
+		json_str(j, H.cfg->datacenter);
+	}
+	if (flags & JS_INDEXES)
+		json_indexes(j, tab);
+	json_obj_close(j);
+}
+
+/*
+ * json_check - Consul's HealthCheck. ServiceTags come from the check
+ * record, or from svc (the instance's record) when the check has none.
+ */
+void
+json_check(struct json *j, const struct attr *rec, const struct attr *svc,
+    int indexes)
+{
+	struct attr tab[ATTR_TAB];
+	static const struct attr none;
+	const struct attr *src;
+
+	attr_index(rec->val, rec->len, tab, ATTR_TAB);
+	json_obj_open(j);
+	json_attr_str(j, "Node", &tab[A_NODE]);
+	json_attr_str(j, "CheckID", &tab[A_CHECK_ID]);
+	json_attr_str(j, "Name", &tab[A_CHECK_NAME]);
+	json_attr_str(j, "Status", &tab[A_STATUS]);
+	json_attr_str(j, "Notes", &tab[A_NOTES]);
+	json_attr_str(j, "Output", &tab[A_OUTPUT]);
+	json_attr_str(j, "ServiceID", &tab[A_SERVICE_ID]);
+	json_attr_str(j, "ServiceName", &tab[A_SERVICE_NAME]);
+	src = &none;
+	if (attr_present(&tab[A_TAG]))		/* the check carries them */
+		src = rec;
+	else if (svc != NULL && tab[A_SERVICE_ID].len > 0)
+		src = svc;
+	json_tags(j, "ServiceTags", src->val, src->len);
+	json_attr_str(j, "Type", &tab[A_CHECK_TYPE]);
+	json_key(j, "Definition");
+	json_obj_open(j);
+	json_obj_close(j);
+	if (indexes)
+		json_indexes(j, tab);
+	else {
+		json_key(j, "CreateIndex");
+		json_u64(j, 0);
+		json_key(j, "ModifyIndex");
+		json_u64(j, 0);
+	}
+	json_obj_close(j);
+}

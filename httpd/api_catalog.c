@@ -22,17 +22,6 @@ reply_index(const struct frame *f)
 	return index;
 }
 
-static void
-json_indexes(struct json *j, const struct attr *tab)
-{
-	uint64_t v = 0;
-
-	json_key(j, "CreateIndex");
-	json_u64(j, attr_u64(&tab[A_CREATE_INDEX], &v) == 0 ? v : 0);
-	json_key(j, "ModifyIndex");
-	json_u64(j, attr_u64(&tab[A_MODIFY_INDEX], &v) == 0 ? v : 0);
-}
-
 /* node_json - Consul's Node */
 static void
 node_json(struct json *j, const struct attr *rec)
@@ -43,73 +32,6 @@ node_json(struct json *j, const struct attr *rec)
 	json_obj_open(j);
 	json_node_fields(j, tab);
 	json_meta(j, "Meta", rec->val, rec->len);
-	json_indexes(j, tab);
-	json_obj_close(j);
-}
-
-static void
-weights_json(struct json *j)
-{
-	json_key(j, "Weights");
-	json_obj_open(j);
-	json_key(j, "Passing");
-	json_u64(j, 1);
-	json_key(j, "Warning");
-	json_u64(j, 1);
-	json_obj_close(j);
-}
-
-/* service_json - Consul's AgentService, as in health and catalog/node */
-static void
-service_json(struct json *j, const struct attr *rec)
-{
-	struct attr tab[ATTR_TAB];
-	uint64_t port = 0;
-
-	attr_index(rec->val, rec->len, tab, ATTR_TAB);
-	attr_u64(&tab[A_PORT], &port);
-	json_obj_open(j);
-	json_attr_str(j, "ID", &tab[A_SERVICE_ID]);
-	json_attr_str(j, "Service", &tab[A_SERVICE_NAME]);
-	json_tags(j, "Tags", rec->val, rec->len);
-	json_attr_str(j, "Address", &tab[A_ADDRESS]);
-	json_meta(j, "Meta", rec->val, rec->len);
-	json_key(j, "Port");
-	json_u64(j, port);
-	weights_json(j);
-	json_key(j, "EnableTagOverride");
-	json_bool(j, 0);
-	json_indexes(j, tab);
-	json_obj_close(j);
-}
-
-/* check_json - Consul's HealthCheck */
-static void
-check_json(struct json *j, const struct attr *rec, const struct attr *svc)
-{
-	struct attr tab[ATTR_TAB];
-
-	attr_index(rec->val, rec->len, tab, ATTR_TAB);
-	json_obj_open(j);
-	json_attr_str(j, "Node", &tab[A_NODE]);
-	json_attr_str(j, "CheckID", &tab[A_CHECK_ID]);
-	json_attr_str(j, "Name", &tab[A_CHECK_NAME]);
-	json_attr_str(j, "Status", &tab[A_STATUS]);
-	json_attr_str(j, "Notes", &tab[A_NOTES]);
-	json_attr_str(j, "Output", &tab[A_OUTPUT]);
-	json_attr_str(j, "ServiceID", &tab[A_SERVICE_ID]);
-	json_attr_str(j, "ServiceName", &tab[A_SERVICE_NAME]);
-	if (svc != NULL && tab[A_SERVICE_ID].len > 0)
-		json_tags(j, "ServiceTags", svc->val, svc->len);
-	else {
-		json_key(j, "ServiceTags");
-		json_arr_open(j);
-		json_arr_close(j);
-	}
-	json_attr_str(j, "Type", &tab[A_CHECK_TYPE]);
-	json_key(j, "Definition");
-	json_obj_open(j);
-	json_obj_close(j);
 	json_indexes(j, tab);
 	json_obj_close(j);
 }
@@ -178,7 +100,7 @@ node_done(void *arg, const struct frame *f, const char *err)
 			attr_index(a.val, a.len, st, ATTR_TAB);
 			json_keyn(&j, (const char *)st[A_SERVICE_ID].val,
 			    st[A_SERVICE_ID].len);
-			service_json(&j, &a);
+			json_service(&j, &a, JS_INDEXES);
 		}
 	}
 	if (found) {
@@ -267,13 +189,7 @@ catalog_service_entry(struct json *j, const struct attr *e)
 	json_key(j, "ServiceTaggedAddresses");
 	json_obj_open(j);
 	json_obj_close(j);
-	json_key(j, "ServiceWeights");
-	json_obj_open(j);
-	json_key(j, "Passing");
-	json_u64(j, 1);
-	json_key(j, "Warning");
-	json_u64(j, 1);
-	json_obj_close(j);
+	json_weights(j, "ServiceWeights");
 	json_meta(j, "ServiceMeta", srec->val, srec->len);
 	json_key(j, "ServicePort");
 	json_u64(j, port);
@@ -296,13 +212,13 @@ health_entry(struct json *j, const struct attr *e)
 	json_key(j, "Node");
 	node_json(j, &tab[A_NODE_REC]);
 	json_key(j, "Service");
-	service_json(j, &tab[A_SERVICE_REC]);
+	json_service(j, &tab[A_SERVICE_REC], JS_INDEXES);
 	json_key(j, "Checks");
 	json_arr_open(j);
 	attr_iter_init(&it, e->val, e->len);
 	while (attr_next(&it, &a) == 1)
 		if (a.type == A_CHECK_REC)
-			check_json(j, &a, &tab[A_SERVICE_REC]);
+			json_check(j, &a, &tab[A_SERVICE_REC], 1);
 	json_arr_close(j);
 	json_obj_close(j);
 }

@@ -202,65 +202,6 @@ api_agent_check_update(struct http_req *req, const char *id)
 	yajl_tree_free(root);
 }
 
-/* agent_service_json - Consul's AgentService */
-static void
-agent_service_json(struct json *j, const struct attr *rec)
-{
-	struct attr tab[ATTR_TAB];
-	uint64_t port = 0;
-
-	attr_index(rec->val, rec->len, tab, ATTR_TAB);
-	attr_u64(&tab[A_PORT], &port);
-	json_obj_open(j);
-	json_attr_str(j, "ID", &tab[A_SERVICE_ID]);
-	json_attr_str(j, "Service", &tab[A_SERVICE_NAME]);
-	json_tags(j, "Tags", rec->val, rec->len);
-	json_meta(j, "Meta", rec->val, rec->len);
-	json_key(j, "Port");
-	json_u64(j, port);
-	json_attr_str(j, "Address", &tab[A_ADDRESS]);
-	json_key(j, "Weights");
-	json_obj_open(j);
-	json_key(j, "Passing");
-	json_u64(j, 1);
-	json_key(j, "Warning");
-	json_u64(j, 1);
-	json_obj_close(j);
-	json_key(j, "EnableTagOverride");
-	json_bool(j, 0);
-	json_key(j, "Datacenter");
-	json_str(j, H.cfg->datacenter);
-	json_obj_close(j);
-}
-
-/* agent_check_json - Consul's HealthCheck, as the agent holds it */
-static void
-agent_check_json(struct json *j, const struct attr *rec)
-{
-	struct attr tab[ATTR_TAB];
-
-	attr_index(rec->val, rec->len, tab, ATTR_TAB);
-	json_obj_open(j);
-	json_attr_str(j, "Node", &tab[A_NODE]);
-	json_attr_str(j, "CheckID", &tab[A_CHECK_ID]);
-	json_attr_str(j, "Name", &tab[A_CHECK_NAME]);
-	json_attr_str(j, "Status", &tab[A_STATUS]);
-	json_attr_str(j, "Notes", &tab[A_NOTES]);
-	json_attr_str(j, "Output", &tab[A_OUTPUT]);
-	json_attr_str(j, "ServiceID", &tab[A_SERVICE_ID]);
-	json_attr_str(j, "ServiceName", &tab[A_SERVICE_NAME]);
-	json_tags(j, "ServiceTags", rec->val, rec->len);
-	json_attr_str(j, "Type", &tab[A_CHECK_TYPE]);
-	json_key(j, "Definition");
-	json_obj_open(j);
-	json_obj_close(j);
-	json_key(j, "CreateIndex");
-	json_u64(j, 0);
-	json_key(j, "ModifyIndex");
-	json_u64(j, 0);
-	json_obj_close(j);
-}
-
 /* map_done - {"<id>": {...}, ...} from checkd's records */
 static void
 map_done(void *arg, const struct frame *f, const char *err)
@@ -284,11 +225,11 @@ map_done(void *arg, const struct frame *f, const char *err)
 		if (checks) {
 			json_keyn(&j, (const char *)tab[A_CHECK_ID].val,
 			    tab[A_CHECK_ID].len);
-			agent_check_json(&j, &a);
+			json_check(&j, &a, NULL, 0);
 		} else {
 			json_keyn(&j, (const char *)tab[A_SERVICE_ID].val,
 			    tab[A_SERVICE_ID].len);
-			agent_service_json(&j, &a);
+			json_service(&j, &a, JS_DATACENTER);
 		}
 	}
 	json_obj_close(&j);

@@ -57,6 +57,13 @@ void	json_attr_str(struct json *, const char *key, const struct attr *);
 void	json_meta(struct json *, const char *key, const void *, size_t);
 void	json_node_fields(struct json *, const struct attr *tab);
 void	json_tags(struct json *, const char *key, const void *, size_t);
+void	json_indexes(struct json *, const struct attr *tab);
+void	json_weights(struct json *, const char *key);
+#define JS_INDEXES	0x1	/* CreateIndex, ModifyIndex */
+#define JS_DATACENTER	0x2	/* Datacenter (agent endpoints) */
+void	json_service(struct json *, const struct attr *rec, int flags);
+void	json_check(struct json *, const struct attr *rec,
+	    const struct attr *svc, int indexes);
 
 /* The routes: api_kv.c, api_catalog.c, api_agent.c */
 void	api_kv(struct http_req *, const char *key);
