@@ -7,10 +7,10 @@
 B	?= build
 .DEFAULT_GOAL := all
 CC	?= cc
-OPT	?= -O2
-CFLAGS	?= $(OPT) -g
-CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
-	   -D_GNU_SOURCE -Icommon -MMD -MP
+# CFLAGS is the user's (optimisation, sanitizers); XCFLAGS always applies.
+CFLAGS	?= -O2 -g
+XCFLAGS	= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	  -D_GNU_SOURCE -Icommon -MMD -MP
 LDFLAGS	?=
 EXTLIBS	= -lev -lyajl -ldb -lcares -lcurl -lhttp_parser -lcrypto -lm
 
@@ -36,22 +36,22 @@ $(B)/libcairn.a: $(patsubst %.c,$(B)/%.o,$(common_src))
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(XCFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(B)/bin/cairn-%: $(B)/%/main.o $(B)/lib%.a $(B)/libcairn.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(EXTLIBS)
+	$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(EXTLIBS)
 
 $(B)/bin/cairn: $(B)/cli/main.o $(B)/libcli.a $(B)/libcairn.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(EXTLIBS)
+	$(CC) $(XCFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(EXTLIBS)
 
 # Unit tests: tests/unit/test_<module>.c, linked against every library.
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 UNIT_BIN = $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 $(B)/tests/%: tests/unit/%.c $(LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $(DAEMONS:%=-I%) -Icli $(LDFLAGS) -o $@ $< $(LIBS) $(EXTLIBS)
+	$(CC) $(XCFLAGS) $(CFLAGS) -Itests/unit $(DAEMONS:%=-I%) -Icli $(LDFLAGS) -o $@ $< $(LIBS) $(EXTLIBS)
 
 units: $(UNIT_BIN)
 
@@ -67,8 +67,8 @@ test: test-deps
 
 SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 test-asan: test-deps
-	$(MAKE) B=build-asan OPT=-O1 CFLAGS_EXTRA= CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all units
-	B=build-asan CAIRN_SANITIZED=1 tests/run.sh
+	$(MAKE) B=build-asan CFLAGS="-O1 -g $(SAN)" LDFLAGS="$(SAN)" all units
+	B=build-asan tests/run.sh
 
 dev: deps
 	$(MAKE) all
@@ -78,16 +78,26 @@ dev: deps
 FUZZ_SRC = $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN = $(patsubst fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
 FUZZ_SECONDS ?= 30
-FUZZ_CFLAGS = -O1 -g -std=gnu11 -D_GNU_SOURCE -Icommon -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS = -O1 -g -std=gnu11 -D_GNU_SOURCE -Icommon $(DAEMONS:%=-I%) \
+	      -fsanitize=fuzzer,address,undefined
+FUZZ_LIBCFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined
 build-fuzz/%: fuzz/%.c
-	$(MAKE) B=build-fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" $(LIBS:$(B)/%=build-fuzz/%)
+	$(MAKE) B=build-fuzz CC=clang CFLAGS="$(FUZZ_LIBCFLAGS)" $(LIBS:$(B)/%=build-fuzz/%)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIBS:$(B)/%=build-fuzz/%) $(EXTLIBS)
 fuzz: test-deps $(FUZZ_BIN)
 	@for f in $(FUZZ_BIN); do \
-		mkdir -p build-fuzz/corpus/$$(basename $$f); \
+		n=$$(basename $$f); log=build-fuzz/$$n.log; \
+		seeds=fuzz/seeds/$$n; [ -d $$seeds ] || seeds=; \
+		mkdir -p build-fuzz/corpus/$$n; \
 		echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
-		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
-		    build-fuzz/corpus/$$(basename $$f) fuzz/seeds/$$(basename $$f) 2>&1 | tail -2 || exit 1; \
+		if $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+		    build-fuzz/corpus/$$n $$seeds >$$log 2>&1; then \
+			tail -2 $$log; \
+		else \
+			tail -40 $$log; \
+			echo "fuzz: $$n FAILED; full output in $$log" >&2; \
+			exit 1; \
+		fi; \
 	done
 
 PREFIX ?= /usr/local
