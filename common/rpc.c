@@ -12,8 +12,10 @@
 #include "server.h"
 #include "sock.h"
 
+/* A Unix connect costs next to nothing: retry often, so a restarted
+ * neighbour is back in use within a second. */
 #define BACKOFF_MIN	0.1
-#define BACKOFF_MAX	5.0
+#define BACKOFF_MAX	1.0
 
 static void	rpc_connect(struct rpc *);
 

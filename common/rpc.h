@@ -7,7 +7,7 @@
  * rpc_call() fails at once with "<peer> is not running" (the caller answers
  * a clear error, never hangs), calls in flight fail with "connection to
  * <peer> lost", and the client reconnects in the background (100 ms, then
- * doubling up to 5 s). on_up runs after each successful HELLO, so a
+ * doubling up to 1 s). on_up runs after each successful HELLO, so a
  * subscriber re-subscribes there.
  *
  * Frames the peer sends that are not replies (subscriptions' pushes) go to

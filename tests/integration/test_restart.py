@@ -74,7 +74,12 @@ def test_kill9_each_daemon(make_agent, daemon):
     now = {n: p for p, n in agent.children().items()}
     for name, pid in others.items():
         assert now.get(name) == pid, "%s was restarted too" % name
-    # nothing acknowledged was lost
+    # reads are served again (httpd reconnects to a restarted kvd)...
+    deadline = time.time() + 10
+    while agent.request("GET", "/v1/kv/_ready")[0] != 200:
+        assert time.time() < deadline, "reads did not come back"
+        time.sleep(0.1)
+    # ...and nothing acknowledged was lost
     for key, val in w.acked.items():
         code, body = agent.request("GET", "/v1/kv/%s?raw" % key)
         assert (code, body) == (200, val), "lost %s" % key
