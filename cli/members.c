@@ -299,7 +299,8 @@ members_select(struct cli_member *m, size_t n, const regex_t *re)
 		}
 		kept++;
 	}
-	qsort(m, kept, sizeof(*m), member_cmp);
+	if (kept > 0)	/* qsort(NULL, 0) is undefined */
+		qsort(m, kept, sizeof(*m), member_cmp);
 	return kept;
 }
 

@@ -605,7 +605,8 @@ config_load_dir(struct config *c, const char *dir, char *err, size_t errlen)
 		names[n++] = cfg_strdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(char *), cfg_namecmp);
+	if (n > 0)	/* qsort(NULL, 0) is undefined */
+		qsort(names, n, sizeof(char *), cfg_namecmp);
 	for (i = 0; i < n; i++) {
 		if (rc == 0) {
 			if (asprintf(&path, "%s/%s", dir, names[i]) == -1)

@@ -499,7 +499,8 @@ catalog_services(struct store *s, struct buf *out)
 	int rc;
 
 	rc = scan(s->services, "", 0, services_fn, &sn);
-	qsort(sn.v, sn.n, sizeof(*sn.v), svc_name_cmp);
+	if (sn.n > 0)		/* qsort(NULL, 0) is undefined */
+		qsort(sn.v, sn.n, sizeof(*sn.v), svc_name_cmp);
 	for (i = 0; i < sn.n; i++) {
 		if (rc == 0) {
 			nest = attr_nest_begin(out, A_ENTRY);
