@@ -136,7 +136,16 @@ rpc_connect(struct rpc *r)
 
 	if (r->stopped || r->state != RPC_DOWN)
 		return;
-	if ((fd = sock_unix_connect(r->path, err, sizeof(err))) < 0) {
+	/*
+	 * A TCP connect completes later; the HELLO waits in the output
+	 * buffer, and a refused connect shows as a write error that closes
+	 * the conn and schedules the next try, as any other loss does.
+	 */
+	if (r->port > 0)
+		fd = sock_tcp_connect(r->host, r->port, err, sizeof(err));
+	else
+		fd = sock_unix_connect(r->path, err, sizeof(err));
+	if (fd < 0) {
 		if (!r->logged_down)
 			log_info("%s not reachable yet (%s); will retry",
 			    r->peer, err);
@@ -153,15 +162,15 @@ rpc_connect(struct rpc *r)
 	buf_free(&b);
 }
 
-void
-rpc_init(struct rpc *r, struct ev_loop *loop, const char *path,
-    const char *program, const char *peer)
+/* rpc_setup - everything but the address */
+static void
+rpc_setup(struct rpc *r, struct ev_loop *loop, const char *program,
+    const char *peer)
 {
 	unsigned i;
 
 	memset(r, 0, sizeof(*r));
 	r->loop = loop;
-	snprintf(r->path, sizeof(r->path), "%s", path);
 	r->program = program;
 	r->peer = peer;
 	r->backoff = BACKOFF_MIN;
@@ -171,6 +180,24 @@ rpc_init(struct rpc *r, struct ev_loop *loop, const char *path,
 	ev_timer_init(&r->retry, rpc_retry_cb, 0, 0);
 	r->retry.data = r;
 	r->state = RPC_DOWN;
+}
+
+void
+rpc_init(struct rpc *r, struct ev_loop *loop, const char *path,
+    const char *program, const char *peer)
+{
+	rpc_setup(r, loop, program, peer);
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	rpc_connect(r);
+}
+
+void
+rpc_init_tcp(struct rpc *r, struct ev_loop *loop, const char *ip, int port,
+    const char *program, const char *peer)
+{
+	rpc_setup(r, loop, program, peer);
+	snprintf(r->host, sizeof(r->host), "%s", ip);
+	r->port = port;
 	rpc_connect(r);
 }
 

@@ -1,7 +1,8 @@
 /*
  * rpc - the calling side of the framed protocol: one connection to a
- * sibling daemon's Unix socket, kept up with reconnect and backoff, and
- * request/reply matching by id with a timeout per call.
+ * sibling daemon's Unix socket (or a server's TCP port), kept up with
+ * reconnect and backoff, and request/reply matching by id with a timeout
+ * per call.
  *
  * A daemon that loses a neighbour keeps running: while the peer is away
  * rpc_call() fails at once with "<peer> is not running" (the caller answers
@@ -43,7 +44,9 @@ struct rpc {
 	struct ev_loop		*loop;
 	struct conn		 conn;
 	int			 state;		/* RPC_DOWN, RPC_HELLO, RPC_UP */
-	char			 path[108];
+	char			 path[108];	/* Unix socket, or */
+	char			 host[64];	/* an IP and port */
+	int			 port;
 	const char		*program;	/* ours */
 	const char		*peer;		/* "kvd": for messages */
 	ev_timer		 retry;
@@ -63,6 +66,9 @@ enum { RPC_DOWN, RPC_HELLO, RPC_UP };
 
 /* rpc_init - set up and start connecting to the socket at path */
 void	rpc_init(struct rpc *, struct ev_loop *, const char *path,
+	    const char *program, const char *peer);
+/* rpc_init_tcp - the same for ip:port (a server's RPC port) */
+void	rpc_init_tcp(struct rpc *, struct ev_loop *, const char *ip, int port,
 	    const char *program, const char *peer);
 /*
  * rpc_call - send a request; cb runs exactly once, later. Returns 0, or -1

@@ -112,10 +112,33 @@ server_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		sc->srv = srv;
 		conn_init(&sc->conn, loop, fd, "peer", server_frame_cb,
 		    server_conn_close_cb, sc);
+		if (srv->path[0] == '\0') {
+			struct sockaddr_storage ss;
+			socklen_t sl = sizeof(ss);
+			if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+				sock_addr_str((struct sockaddr *)&ss,
+				    sc->conn.peer, sizeof(sc->conn.peer));
+		}
 		sc->conn.max_frame = srv->max_frame;
 		LIST_INSERT_HEAD(&srv->conns, sc, entry);
 		srv->nconns++;
 	}
+}
+
+/* server_start - accept on a bound, listening fd */
+static void
+server_start(struct server *srv, struct ev_loop *loop, int fd,
+    const char *program, const struct handler *handlers)
+{
+	srv->fd = fd;
+	srv->loop = loop;
+	srv->program = program;
+	srv->handlers = handlers;
+	srv->max_frame = FRAME_MAX;
+	LIST_INIT(&srv->conns);
+	ev_io_init(&srv->lio, server_accept_cb, srv->fd, EV_READ);
+	srv->lio.data = srv;
+	ev_io_start(loop, &srv->lio);
 }
 
 /* server_listen_unix - bind path and start accepting */
@@ -124,18 +147,28 @@ server_listen_unix(struct server *srv, struct ev_loop *loop, const char *path,
     const char *program, const struct handler *handlers, char *err,
     size_t errlen)
 {
+	int fd;
+
 	memset(srv, 0, sizeof(*srv));
-	if ((srv->fd = sock_unix_listen(path, err, errlen)) < 0)
+	if ((fd = sock_unix_listen(path, err, errlen)) < 0)
 		return -1;
-	srv->loop = loop;
 	snprintf(srv->path, sizeof(srv->path), "%s", path);
-	srv->program = program;
-	srv->handlers = handlers;
-	srv->max_frame = FRAME_MAX;
-	LIST_INIT(&srv->conns);
-	ev_io_init(&srv->lio, server_accept_cb, srv->fd, EV_READ);
-	srv->lio.data = srv;
-	ev_io_start(loop, &srv->lio);
+	server_start(srv, loop, fd, program, handlers);
+	return 0;
+}
+
+/* server_listen_tcp - the same on addr:port (a server's RPC port) */
+int
+server_listen_tcp(struct server *srv, struct ev_loop *loop, const char *addr,
+    int port, const char *program, const struct handler *handlers,
+    char *err, size_t errlen)
+{
+	int fd;
+
+	memset(srv, 0, sizeof(*srv));
+	if ((fd = sock_inet_listen(addr, port, SOCK_STREAM, err, errlen)) < 0)
+		return -1;
+	server_start(srv, loop, fd, program, handlers);
 	return 0;
 }
 
@@ -150,7 +183,8 @@ server_stop(struct server *srv)
 	ev_io_stop(srv->loop, &srv->lio);
 	close(srv->fd);
 	srv->fd = -1;
-	unlink(srv->path);
+	if (srv->path[0] != '\0')
+		unlink(srv->path);
 	for (sc = LIST_FIRST(&srv->conns); sc != NULL; sc = next) {
 		next = LIST_NEXT(sc, entry);
 		conn_close(&sc->conn, "shutting down");

@@ -1,6 +1,6 @@
 /*
  * server - the accepting side of the framed protocol: listen on a Unix
- * socket, greet each peer with HELLO, and dispatch every request through
+ * socket (or a TCP port), greet each peer with HELLO, and dispatch every request through
  * one table, as Redis' command table and Postfix anvil's request_table do.
  * Generic checks (unknown type, missing HELLO) are done here once, so
  * handlers never repeat them.
@@ -52,6 +52,9 @@ struct sconn {
 
 int	server_listen_unix(struct server *, struct ev_loop *, const char *path,
 	    const char *program, const struct handler *,
+	    char *err, size_t errlen);
+int	server_listen_tcp(struct server *, struct ev_loop *, const char *addr,
+	    int port, const char *program, const struct handler *,
 	    char *err, size_t errlen);
 void	server_stop(struct server *);
 /* server_hello - the HELLO body every program sends first */
