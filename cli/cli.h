@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <yajl/yajl_tree.h>
+
 #include "buf.h"
 #include "config.h"
 
@@ -193,5 +195,10 @@ void	agent_probe_addr(const char *addr, char *out, size_t n);
 void	agent_banner(struct buf *, const struct config *,
 	    const char *data_dir, const char *self);
 int	agent_main(int argc, char **argv);
+
+/* json_get.c: typed reads of API answers */
+int		 cli_json_u64(yajl_val, const char *key, uint64_t *);
+const char	*cli_json_str(yajl_val, const char *key, int *bad);
+char		*cli_xstrdup(const char *);
 
 #endif

@@ -139,51 +139,6 @@ static const char kv_delete_help[] =
 static const char *const kv_titles[] = { "HTTP API Options",
     "Command Options" };
 
-/* get_u64 - a JSON number field as uint64 (absent: 0); -1 if not one */
-static int
-get_u64(yajl_val obj, const char *key, uint64_t *out)
-{
-	const char *path[] = { key, NULL };
-	yajl_val v = yajl_tree_get(obj, path, yajl_t_any);
-	char *end;
-
-	*out = 0;
-	if (v == NULL || YAJL_IS_NULL(v))
-		return 0;
-	/* strtoull would take "-1" as 2^64-1 */
-	if (!YAJL_IS_NUMBER(v) ||
-	    !isdigit((unsigned char)*YAJL_GET_NUMBER(v)))
-		return -1;
-	errno = 0;
-	*out = strtoull(YAJL_GET_NUMBER(v), &end, 10);
-	return *end != '\0' || errno != 0 ? -1 : 0;
-}
-
-/* get_str - a JSON string field (absent or null: NULL) */
-static const char *
-get_str(yajl_val obj, const char *key, int *bad)
-{
-	const char *path[] = { key, NULL };
-	yajl_val v = yajl_tree_get(obj, path, yajl_t_any);
-
-	if (v == NULL || YAJL_IS_NULL(v))
-		return NULL;
-	if (!YAJL_IS_STRING(v))
-		*bad = 1;
-	return YAJL_GET_STRING(v);
-}
-
-/* xstrdup - strdup or die */
-static char *
-xstrdup(const char *s)
-{
-	char *p;
-
-	if ((p = strdup(s)) == NULL)
-		log_fatal("out of memory");
-	return p;
-}
-
 /* parse_json - yajl_tree on a NUL-terminated copy of json[0..len) */
 static yajl_val
 parse_json(const char *json, size_t len, char *err, size_t errlen)
@@ -245,20 +200,20 @@ kv_parse_entries(const char *json, size_t len, struct kv_entry **out,
 		log_fatal("out of memory");
 	for (i = 0; i < root->u.array.len; i++) {
 		o = root->u.array.values[i];
-		key = get_str(o, "Key", &bad);
-		val = get_str(o, "Value", &bad);
-		sess = get_str(o, "Session", &bad);
+		key = cli_json_str(o, "Key", &bad);
+		val = cli_json_str(o, "Value", &bad);
+		sess = cli_json_str(o, "Session", &bad);
 		if (!YAJL_IS_OBJECT(o) || key == NULL || bad ||
-		    get_u64(o, "Flags", &e[i].flags) < 0 ||
-		    get_u64(o, "CreateIndex", &e[i].create_index) < 0 ||
-		    get_u64(o, "ModifyIndex", &e[i].modify_index) < 0 ||
-		    get_u64(o, "LockIndex", &e[i].lock_index) < 0) {
+		    cli_json_u64(o, "Flags", &e[i].flags) < 0 ||
+		    cli_json_u64(o, "CreateIndex", &e[i].create_index) < 0 ||
+		    cli_json_u64(o, "ModifyIndex", &e[i].modify_index) < 0 ||
+		    cli_json_u64(o, "LockIndex", &e[i].lock_index) < 0) {
 			snprintf(err, errlen, "unexpected response: entry %zu "
 			    "is not a KV entry", i);
 			goto fail;
 		}
-		e[i].key = xstrdup(key);
-		e[i].session = xstrdup(sess != NULL ? sess : "");
+		e[i].key = cli_xstrdup(key);
+		e[i].session = cli_xstrdup(sess != NULL ? sess : "");
 		buf_init(&b);
 		if (val != NULL && base64_decode(&b, val, strlen(val)) < 0) {
 			buf_free(&b);
@@ -267,7 +222,7 @@ kv_parse_entries(const char *json, size_t len, struct kv_entry **out,
 			goto fail;
 		}
 		e[i].vlen = buf_used(&b);
-		e[i].value = (unsigned char *)xstrdup("");
+		e[i].value = (unsigned char *)cli_xstrdup("");
 		if (e[i].vlen > 0) {
 			free(e[i].value);
 			if ((e[i].value = malloc(e[i].vlen + 1)) == NULL)
@@ -329,7 +284,7 @@ kv_parse_keys(const char *json, size_t len, char ***out, size_t *n,
 			yajl_tree_free(root);
 			return -1;
 		}
-		k[i] = xstrdup(YAJL_GET_STRING(v));
+		k[i] = cli_xstrdup(YAJL_GET_STRING(v));
 	}
 	*n = i;
 	*out = k;

@@ -33,17 +33,6 @@ static const char members_help[] =
 static const char *const members_titles[] = { "HTTP API Options",
     "Command Options" };
 
-/* xstrdup - strdup or die */
-static char *
-xstrdup(const char *s)
-{
-	char *p;
-
-	if ((p = strdup(s)) == NULL)
-		log_fatal("out of memory");
-	return p;
-}
-
 /* members_free - see cli.h */
 void
 members_free(struct cli_member *m, size_t n)
@@ -63,38 +52,6 @@ members_free(struct cli_member *m, size_t n)
 	free(m);
 }
 
-/* num - a JSON number as uint64; absent or null is 0; -1 if not one */
-static int
-num(yajl_val o, const char *key, uint64_t *out)
-{
-	const char *path[] = { key, NULL };
-	yajl_val v = yajl_tree_get(o, path, yajl_t_any);
-	char *end;
-
-	*out = 0;
-	if (v == NULL || YAJL_IS_NULL(v))
-		return 0;
-	/* strtoull would take "-1" as 2^64-1 */
-	if (!YAJL_IS_NUMBER(v) ||
-	    !isdigit((unsigned char)*YAJL_GET_NUMBER(v)))
-		return -1;
-	errno = 0;
-	*out = strtoull(YAJL_GET_NUMBER(v), &end, 10);
-	return *end != '\0' || errno != 0 ? -1 : 0;
-}
-
-/* str - a JSON string field, "" when absent or null; NULL if not one */
-static const char *
-str(yajl_val o, const char *key)
-{
-	const char *path[] = { key, NULL };
-	yajl_val v = yajl_tree_get(o, path, yajl_t_any);
-
-	if (v == NULL || YAJL_IS_NULL(v))
-		return "";
-	return YAJL_GET_STRING(v);
-}
-
 /* members_parse - see cli.h */
 int
 members_parse(const char *json, size_t len, struct cli_member **out,
@@ -104,7 +61,8 @@ members_parse(const char *json, size_t len, struct cli_member **out,
 	struct cli_member *m = NULL;
 	yajl_val root, o, tags, tv;
 	char ebuf[256], *text;
-	const char *name, *addr;
+	const char *name = NULL, *addr = NULL;
+	int bad;
 	size_t i, j, cnt;
 
 	*out = NULL;
@@ -131,18 +89,22 @@ members_parse(const char *json, size_t len, struct cli_member **out,
 	for (i = 0; i < cnt; i++) {
 		o = root->u.array.values[i];
 		tags = yajl_tree_get(o, tpath, yajl_t_any);
-		if (!YAJL_IS_OBJECT(o) || (name = str(o, "Name")) == NULL ||
-		    (addr = str(o, "Addr")) == NULL ||
-		    num(o, "Port", &m[i].port) < 0 ||
-		    num(o, "Status", &m[i].status) < 0 ||
+		bad = 0;
+		if (YAJL_IS_OBJECT(o)) {
+			name = cli_json_str(o, "Name", &bad);
+			addr = cli_json_str(o, "Addr", &bad);
+		}
+		if (!YAJL_IS_OBJECT(o) || bad ||
+		    cli_json_u64(o, "Port", &m[i].port) < 0 ||
+		    cli_json_u64(o, "Status", &m[i].status) < 0 ||
 		    (tags != NULL && !YAJL_IS_NULL(tags) &&
 		    !YAJL_IS_OBJECT(tags))) {
 			snprintf(err, errlen, "unexpected response: member "
 			    "%zu is not a member", i);
 			goto fail;
 		}
-		m[i].name = xstrdup(name);
-		m[i].addr = xstrdup(addr);
+		m[i].name = cli_xstrdup(name ? name : "");
+		m[i].addr = cli_xstrdup(addr ? addr : "");
 		if (!YAJL_IS_OBJECT(tags) || tags->u.object.len == 0)
 			continue;
 		if ((m[i].keys = calloc(tags->u.object.len,
@@ -158,8 +120,8 @@ members_parse(const char *json, size_t len, struct cli_member **out,
 				    tags->u.object.keys[j], name);
 				goto fail;
 			}
-			m[i].keys[j] = xstrdup(tags->u.object.keys[j]);
-			m[i].values[j] = xstrdup(YAJL_GET_STRING(tv));
+			m[i].keys[j] = cli_xstrdup(tags->u.object.keys[j]);
+			m[i].values[j] = cli_xstrdup(YAJL_GET_STRING(tv));
 			m[i].ntags = j + 1;
 		}
 	}
@@ -210,7 +172,7 @@ tag_set(struct cli_member *m, const char *key, const char *value)
 	for (i = 0; i < m->ntags; i++)
 		if (strcmp(m->keys[i], key) == 0) {
 			free(m->values[i]);
-			m->values[i] = xstrdup(value);
+			m->values[i] = cli_xstrdup(value);
 			return;
 		}
 	if ((nk = realloc(m->keys, (m->ntags + 1) * sizeof(*nk))) == NULL)
@@ -219,8 +181,8 @@ tag_set(struct cli_member *m, const char *key, const char *value)
 	if ((nv = realloc(m->values, (m->ntags + 1) * sizeof(*nv))) == NULL)
 		log_fatal("out of memory");
 	m->values = nv;
-	m->keys[m->ntags] = xstrdup(key);
-	m->values[m->ntags] = xstrdup(value);
+	m->keys[m->ntags] = cli_xstrdup(key);
+	m->values[m->ntags] = cli_xstrdup(value);
 	m->ntags++;
 }
 
