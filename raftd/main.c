@@ -88,7 +88,7 @@ push_entries(void)
 	while (R.sub_next <= R.log.synced &&
 	    R.sub_next - 1 - R.applied < KVD_WINDOW) {
 		buf_reset(&payload);
-		if (raft_log_read(&R.log, R.sub_next, &payload, &term) < 0)
+		if (raft_log_read(&R.log, R.sub_next, &payload, &term, NULL) < 0)
 			log_fatal("cannot read back log entry %" PRIu64,
 			    R.sub_next);
 		mark = frame_begin(&b, MSG_RAFT_ENTRY, 0, 0, 0);
@@ -150,7 +150,7 @@ raftd_handle_apply(struct sconn *sc, const struct frame *f)
 		    "the write was not made, retry shortly");
 		return;
 	}
-	index = raft_log_append(&R.log, R.term, f->body, f->len);
+	index = raft_log_append(&R.log, R.term, 0, f->body, f->len);
 	pend_push(index, sc, f->id);
 }
 
@@ -296,7 +296,7 @@ raftd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 	}
 	if (raftd_lock(err, errlen) < 0 ||
 	    raft_meta_load(R.dir, &R.term, vote, sizeof(vote), err,
-	    errlen) < 0 || raft_log_open(&R.log, R.dir, err, errlen) < 0)
+	    errlen) < 0 || raft_log_open(&R.log, R.dir, 0, err, errlen) < 0)
 		return -1;
 	snprintf(R.self, sizeof(R.self), "%s:%d", cfg->advertise_addr,
 	    cfg->port_server);
@@ -308,7 +308,7 @@ raftd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 	attr_put_u32(&b, A_OP, OP_NOOP);
 	memcpy(noop, buf_head(&b), sizeof(noop));
 	buf_free(&b);
-	raft_log_append(&R.log, R.term, noop, sizeof(noop));
+	raft_log_append(&R.log, R.term, 0, noop, sizeof(noop));
 	if (raft_log_sync(&R.log, err, errlen) < 0)
 		return -1;
 	daemon_sock_path(cfg, "raftd", sock, sizeof(sock));

@@ -32,7 +32,7 @@ offs_push(struct raft_log *l, uint64_t off)
 static uint32_t
 rec_crc(const unsigned char *rec, size_t len)
 {
-	return crc32c(0, rec + 8, 16 + len);
+	return crc32c(0, rec + 8, RAFT_REC_HDR - 8 + len);
 }
 
 /*
@@ -86,7 +86,10 @@ raft_log_scan(struct raft_log *l, char *err, size_t errlen)
 			why = "checksum mismatch";
 			break;
 		}
-		if (index != l->last + 1) {
+		/* The first record says where the log starts. */
+		if (l->noffs == 0)
+			l->base = l->last = index - 1;
+		if (index != l->last + 1 || index == 0) {
 			why = "index out of sequence";
 			break;
 		}
@@ -125,10 +128,12 @@ fsync_dir(const char *dir)
 }
 
 int
-raft_log_open(struct raft_log *l, const char *dir, char *err, size_t errlen)
+raft_log_open(struct raft_log *l, const char *dir, uint64_t base, char *err,
+    size_t errlen)
 {
 	memset(l, 0, sizeof(*l));
 	buf_init(&l->wbuf);
+	l->base = l->last = base;
 	snprintf(l->path, sizeof(l->path), "%s/log", dir);
 	l->fd = open(l->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (l->fd == -1) {
@@ -141,8 +146,8 @@ raft_log_open(struct raft_log *l, const char *dir, char *err, size_t errlen)
 
 /* raft_log_append - buffer one entry; returns its index */
 uint64_t
-raft_log_append(struct raft_log *l, uint64_t term, const void *payload,
-    size_t len)
+raft_log_append(struct raft_log *l, uint64_t term, uint8_t type,
+    const void *payload, size_t len)
 {
 	unsigned char *rec;
 	size_t at;
@@ -155,7 +160,9 @@ raft_log_append(struct raft_log *l, uint64_t term, const void *payload,
 	be32_put(rec, (uint32_t)len);
 	be64_put(rec + 8, l->last);
 	be64_put(rec + 16, term);
-	memcpy(rec + RAFT_REC_HDR, payload, len);
+	rec[24] = type;
+	if (len > 0)
+		memcpy(rec + RAFT_REC_HDR, payload, len);
 	be32_put(rec + 4, rec_crc(rec, len));
 	l->wbuf.len += RAFT_REC_HDR + len;
 	offs_push(l, l->end + at - l->wbuf.off);
@@ -196,26 +203,118 @@ raft_log_sync(struct raft_log *l, char *err, size_t errlen)
 /* raft_log_read - read back one synced entry */
 int
 raft_log_read(struct raft_log *l, uint64_t index, struct buf *out,
-    uint64_t *term)
+    uint64_t *term, uint8_t *type)
 {
 	unsigned char hdr[RAFT_REC_HDR];
 	uint64_t off;
 	uint32_t len;
 
-	if (index == 0 || index > l->synced)
+	if (index <= l->base || index > l->synced)
 		return -1;
-	off = l->offs[index - 1];
+	off = l->offs[index - l->base - 1];
 	if (pread(l->fd, hdr, sizeof(hdr), (off_t)off) != sizeof(hdr))
 		return -1;
 	len = be32_get(hdr);
 	if (len > RAFT_REC_MAX || be64_get(hdr + 8) != index)
 		return -1;
 	*term = be64_get(hdr + 16);
+	if (type != NULL)
+		*type = hdr[24];
 	buf_reserve(out, len);
 	if (pread(l->fd, out->data + out->len, len,
 	    (off_t)(off + RAFT_REC_HDR)) != (ssize_t)len)
 		return -1;
 	out->len += len;
+	return 0;
+}
+
+/* raft_log_truncate - cut a conflicting suffix (a follower's, 5.3) */
+int
+raft_log_truncate(struct raft_log *l, uint64_t index, char *err,
+    size_t errlen)
+{
+	uint64_t off;
+
+	if (index <= l->base || index > l->last)
+		return 0;
+	/* Unwritten entries go first; the file is cut to what is left. */
+	if (raft_log_sync(l, err, errlen) < 0)
+		return -1;
+	off = l->offs[index - l->base - 1];
+	if (ftruncate(l->fd, (off_t)off) == -1) {
+		snprintf(err, errlen, "truncate %s: %s", l->path,
+		    strerror(errno));
+		return -1;
+	}
+	l->noffs = index - l->base - 1;
+	l->end = off;
+	l->last = index - 1;
+	if (l->synced > l->last)
+		l->synced = l->last;
+	return 0;
+}
+
+/*
+ * raft_log_compact - keep only entries after index: copy them to a new
+ * file, sync it, rename it over the log. A crash leaves either file,
+ * both whole.
+ */
+int
+raft_log_compact(struct raft_log *l, uint64_t index, char *err,
+    size_t errlen)
+{
+	char tmp[4200], dir[4200], *slash;
+	unsigned char chunk[65536];
+	uint64_t from, off, i, keep;
+	ssize_t n;
+	int fd;
+
+	if (index <= l->base)
+		return 0;
+	if (raft_log_sync(l, err, errlen) < 0)
+		return -1;
+	if (index > l->last)
+		index = l->last;
+	from = index < l->last ? l->offs[index - l->base] : l->end;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", l->path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		snprintf(err, errlen, "open %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	for (off = from; off < l->end; off += (uint64_t)n) {
+		n = pread(l->fd, chunk, sizeof(chunk), (off_t)off);
+		if (n <= 0 || write(fd, chunk, (size_t)n) != n) {
+			snprintf(err, errlen, "copy to %s: %s", tmp,
+			    n < 0 ? strerror(errno) : "short I/O");
+			close(fd);
+			return -1;
+		}
+	}
+	if (fsync(fd) == -1 || rename(tmp, l->path) == -1) {
+		snprintf(err, errlen, "replace %s: %s", l->path,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s", l->path);
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		fsync_dir(dir);
+	}
+	close(fd);
+	close(l->fd);
+	if ((l->fd = open(l->path, O_RDWR | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "reopen %s: %s", l->path,
+		    strerror(errno));
+		return -1;
+	}
+	keep = l->last - index;
+	for (i = 0; i < keep; i++)
+		l->offs[i] = l->offs[index - l->base + i] - from;
+	l->noffs = keep;
+	l->end -= from;
+	l->base = index;
 	return 0;
 }
 

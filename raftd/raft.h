@@ -1,0 +1,263 @@
+/*
+ * raft - the Raft protocol as a pure state machine.
+ *
+ * No I/O, no clock, no randomness of its own: time comes in with
+ * raft_tick(), randomness from the seed given to raft_init(), messages
+ * with raft_step(), client writes with raft_propose(). What the caller
+ * must do comes out of raft_ready() as one update, in this order
+ * (etcd's Ready loop; Ongaro's thesis is the reference for the rules):
+ *
+ *	1. persist: the hard state (term, vote) if changed, and the entries
+ *	   from persist_from on (first cutting the stored log at
+ *	   persist_from); sync;
+ *	2. send the messages;
+ *	3. apply the committed entries apply_from..apply_to, in order;
+ *	4. call raft_advance() with the same update.
+ *
+ * Messages of an update must not be sent before its persistence is
+ * done: a vote or an acknowledgement promises the disk. Nothing in an
+ * update stays valid after the next call into the core.
+ *
+ * The core keeps the log since the last snapshot in memory, entries
+ * copied in. raft_compact() drops a prefix once the state machine has
+ * a snapshot covering it.
+ *
+ * Features: elections with randomized timeouts, pre-vote (thesis 9.6),
+ * check-quorum (a leader that has not heard from a majority within an
+ * election timeout steps down), leader stickiness (a follower that heard
+ * from a leader recently ignores (pre)votes), pipelined and batched
+ * AppendEntries with a per-peer window, commit on a majority of the
+ * current term only (5.4.2), InstallSnapshot for a peer behind the
+ * compacted log, membership changes one server at a time (4.1: a
+ * server uses the newest configuration in its log, committed or not),
+ * ReadIndex (6.4) and a leader lease for reads.
+ */
+#ifndef CAIRN_RAFT_H
+#define CAIRN_RAFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define RAFT_MAX_NODES		16
+#define RAFT_NONE		0	/* no node: no vote, no leader */
+
+typedef uint64_t raft_id;
+
+enum raft_role {
+	RAFT_FOLLOWER,
+	RAFT_PRECANDIDATE,
+	RAFT_CANDIDATE,
+	RAFT_LEADER,
+};
+
+enum raft_entry_type {
+	RAFT_ENTRY_NORMAL = 0,	/* a command for the state machine */
+	RAFT_ENTRY_NOOP = 1,	/* a new leader's first entry */
+	RAFT_ENTRY_CONFIG = 2,	/* data: raft_config_encode() */
+};
+
+struct raft_entry {
+	uint64_t		 index;
+	uint64_t		 term;
+	uint8_t			 type;
+	uint32_t		 len;
+	unsigned char		*data;	/* owned by the core (or the message) */
+};
+
+/* The voting members. */
+struct raft_config {
+	size_t			 n;
+	raft_id			 ids[RAFT_MAX_NODES];
+};
+
+/*
+ * A configuration entry's data: u32 n, then n u64 ids (big-endian). The
+ * caller may append bytes of its own (addresses); the core ignores them.
+ */
+void	raft_config_encode(const struct raft_config *, struct buf *);
+int	raft_config_decode(const void *, size_t, struct raft_config *);
+int	raft_config_has(const struct raft_config *, raft_id);
+
+enum raft_msg_type {
+	RAFT_MSG_PREVOTE = 1,
+	RAFT_MSG_PREVOTE_RESP,
+	RAFT_MSG_VOTE,
+	RAFT_MSG_VOTE_RESP,
+	RAFT_MSG_APPEND,	/* heartbeats are appends with no entries */
+	RAFT_MSG_APPEND_RESP,
+	RAFT_MSG_SNAPSHOT,	/* metadata; the data travels beside it */
+	RAFT_MSG_TIMEOUT_NOW,	/* leadership transfer: campaign at once */
+};
+
+struct raft_msg {
+	enum raft_msg_type	 type;
+	raft_id			 from, to;
+	uint64_t		 term;	/* a PREVOTE carries term + 1 */
+	/* PREVOTE, VOTE: the candidate's last log entry */
+	uint64_t		 last_index, last_term;
+	/* *_RESP: 1 when refused (vote not granted, append rejected) */
+	int			 reject;
+	/* APPEND */
+	uint64_t		 prev_index, prev_term;
+	uint64_t		 commit;
+	struct raft_entry	*entries;
+	size_t			 nentries;
+	/*
+	 * APPEND_RESP: accepted, index is the last index now known to
+	 * match the leader's; rejected, index is the prev_index refused
+	 * and hint the follower's last index (for a quick back-off).
+	 */
+	uint64_t		 index, hint;
+	/* APPEND and APPEND_RESP: read context, echoed (ReadIndex) */
+	uint64_t		 ctx;
+	/* SNAPSHOT */
+	uint64_t		 snap_index, snap_term;
+	struct raft_config	 snap_config;
+};
+
+/* A read that may be served once apply_to >= index (ReadIndex, 6.4). */
+struct raft_read {
+	uint64_t		 ctx;
+	uint64_t		 index;
+};
+
+struct raft_update {
+	/* 1. persist */
+	int			 hard_changed;
+	uint64_t		 term;
+	raft_id			 vote;
+	uint64_t		 persist_from;	/* 0: no entries */
+	struct raft_entry	*entries;	/* persist_from.. */
+	size_t			 nentries;
+	/* a snapshot received to install before anything else:
+	   snap_index > 0; the log is now empty up to snap_index */
+	uint64_t		 snap_index, snap_term;
+	struct raft_config	 snap_config;
+	/* 2. send */
+	struct raft_msg		*msgs;
+	size_t			 nmsgs;
+	/* 3. apply */
+	struct raft_entry	*committed;	/* apply_from..apply_to */
+	size_t			 ncommitted;
+	/* reads that became safe */
+	struct raft_read	*reads;
+	size_t			 nreads;
+};
+
+struct raft_opts {
+	raft_id			 id;
+	uint64_t		 election_ms;	/* randomized in [e, 2e) */
+	uint64_t		 heartbeat_ms;
+	size_t			 max_append_entries;	/* per message */
+	size_t			 max_append_bytes;
+	size_t			 max_inflight;	/* messages per peer */
+	int			 prevote;
+	int			 check_quorum;
+	uint64_t		 seed;
+};
+
+/* Per-peer replication state (the leader's view). */
+struct raft_progress {
+	raft_id			 id;
+	uint64_t		 match, next;
+	int			 probing;	/* one message at a time */
+	size_t			 inflight;
+	uint64_t		 last_heard;	/* ms, for check-quorum */
+	int			 snapshotting;
+	uint64_t		 read_ctx;	/* highest ctx acknowledged */
+};
+
+/*
+ * The state. Callers read it (role, term, leader, commit...) but change
+ * it only through the functions below.
+ */
+struct raft {
+	struct raft_opts	 o;
+	enum raft_role		 role;
+	uint64_t		 term;
+	raft_id			 vote;
+	raft_id			 leader;
+	struct raft_config	 config;	/* newest in the log */
+	uint64_t		 config_index;	/* where it is (0: snapshot/boot) */
+	/* the log: entries snap_index+1 .. last */
+	struct raft_entry	*log;
+	size_t			 nlog, caplog;
+	uint64_t		 snap_index, snap_term;
+	struct raft_config	 snap_config;
+	uint64_t		 commit;
+	uint64_t		 applied;	/* handed out to apply */
+	uint64_t		 persisted;	/* last index on disk */
+	/* time */
+	uint64_t		 now;
+	uint64_t		 election_deadline;
+	uint64_t		 heartbeat_due;
+	uint64_t		 leader_heard;	/* last contact with a leader */
+	/* elections */
+	raft_id			 granted[RAFT_MAX_NODES];
+	size_t			 ngranted;
+	/* leader */
+	struct raft_progress	 prs[RAFT_MAX_NODES];
+	size_t			 nprs;
+	uint64_t		 read_ctx;	/* last ctx sent */
+	struct raft_read	*pending_reads;
+	size_t			 npending_reads, cappending_reads;
+	raft_id			 transferee;
+	/* output being built */
+	struct raft_msg		*out;
+	size_t			 nout, capout;
+	struct raft_read	*ready_reads;
+	size_t			 nready_reads, capready_reads;
+	uint64_t		 unstable_from;	/* first index not yet given
+						   out to persist; 0: none */
+	int			 hard_dirty;
+	uint64_t		 install_index;	/* snapshot to hand out */
+	uint64_t		 rng;
+};
+
+/*
+ * raft_init - start from what was persisted: hard state, snapshot
+ * metadata (index 0 for none) and the entries after it. A brand-new
+ * cluster is bootstrapped by giving every server the same first entry,
+ * a RAFT_ENTRY_CONFIG at index 1 term 1 (raft_bootstrap builds it).
+ */
+int	raft_init(struct raft *, const struct raft_opts *, uint64_t term,
+	    raft_id vote, uint64_t snap_index, uint64_t snap_term,
+	    const struct raft_config *snap_config,
+	    const struct raft_entry *entries, size_t n, uint64_t now);
+void	raft_free(struct raft *);
+/* raft_bootstrap - the first entry of a new cluster with these voters */
+void	raft_bootstrap_entry(const struct raft_config *, struct buf *data);
+
+/* Events. Each returns 0, or -1 when refused (e.g. propose on a follower). */
+void	raft_tick(struct raft *, uint64_t now_ms);
+void	raft_step(struct raft *, const struct raft_msg *);
+/* raft_propose - leader only: append; returns the new entry's index */
+uint64_t raft_propose(struct raft *, uint8_t type, const void *, size_t);
+/* raft_change - leader only, one at a time: add or remove one voter */
+uint64_t raft_change(struct raft *, raft_id id, int add);
+/* raft_read_index - leader only: ask for a safe read point, under ctx */
+int	raft_read_index(struct raft *, uint64_t ctx);
+/* raft_lease_ok - a leader that heard from a majority within the lease */
+int	raft_lease_ok(const struct raft *);
+/* raft_transfer - leader: hand leadership to id (TIMEOUT_NOW) */
+int	raft_transfer(struct raft *, raft_id);
+/* raft_compact - the state machine has a snapshot at index: drop before */
+int	raft_compact(struct raft *, uint64_t index);
+/* raft_snapshot_done - a follower finished sending a snapshot (or not) */
+void	raft_snapshot_done(struct raft *, raft_id, int ok);
+
+/* The Ready loop. */
+int	raft_has_ready(const struct raft *);
+void	raft_ready(struct raft *, struct raft_update *);
+void	raft_advance(struct raft *, const struct raft_update *);
+
+/* Helpers for callers and tests. */
+uint64_t raft_last_index(const struct raft *);
+uint64_t raft_last_term(const struct raft *);
+/* raft_term_at - term of index; 0 with -1 when compacted away/absent */
+int	raft_term_at(const struct raft *, uint64_t index, uint64_t *term);
+const char *raft_role_name(enum raft_role);
+
+#endif
