@@ -17,6 +17,7 @@
 #include "msg.h"
 
 static int	version_main(int, char **);
+int		join_main(int, char **);	/* join.c; belongs in cli.h */
 
 static const struct cli_cmd {
 	const char	*name;
@@ -24,6 +25,7 @@ static const struct cli_cmd {
 	const char	*synopsis;
 } cli_cmds[] = {
 	{ "agent", agent_main, "Runs a cairn agent" },
+	{ "join", join_main, "Tell cairn agent to join cluster" },
 	{ "kv", kv_main, "Interact with the key-value store" },
 	{ "members", members_main, "Lists the members of a cairn cluster" },
 	{ "version", version_main, "Prints the cairn version" },

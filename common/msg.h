@@ -43,6 +43,20 @@ enum msg_type {
 	MSG_RAFT_STATUS = 104,		/* -> nothing <- A_LEADER (addr or
 					   empty) A_PEER... A_TERM A_INDEX
 					   A_COMMIT A_APPLIED */
+	MSG_RAFT_PEER = 105,		/* server -> server, no reply: one Raft
+					   message: A_RAFT_TYPE A_FROM A_TO
+					   A_TERM and the fields of its type
+					   (raft_wire.c) */
+	MSG_RAFT_SNAP_CHUNK = 106,	/* leader -> follower: A_SNAP_INDEX
+					   A_SNAP_TERM A_INDEX(offset) A_DATA
+					   [A_RESULT 1 on the last chunk] */
+	MSG_RAFT_CONFIGURATION = 107,	/* -> nothing <- A_INDEX (of the
+					   configuration) A_ENTRY{A_NODE
+					   A_NODE_ID A_ADDRESS A_IS_LEADER
+					   A_VOTER}... */
+	MSG_RAFT_REMOVE_PEER = 108,	/* -> A_ADDRESS ("ip:port") or
+					   A_NODE_ID <- A_INDEX of the change;
+					   404 when no such server */
 
 	/* kvd reads. Every reply carries A_INDEX (X-Consul-Index). */
 	MSG_KV_GET = 200,		/* -> A_KEY [A_RECURSE]
@@ -64,6 +78,21 @@ enum msg_type {
 
 	/* gossipd */
 	MSG_GOSSIP_MEMBERS = 300,	/* -> nothing <- A_ENTRY{member}... */
+	MSG_GOSSIP_PUSHPULL = 301,	/* node -> node on the serf_lan TCP
+					   port: -> A_ENTRY{member}... (the
+					   sender's whole table) <- A_ENTRY
+					   {member}... (ours, merged). 400 if
+					   a record is malformed */
+	MSG_GOSSIP_SUBSCRIBE = 302,	/* -> nothing <- nothing; then
+					   MSG_GOSSIP_EVENT pushes: one per
+					   known member, then one per change */
+	MSG_GOSSIP_EVENT = 303,		/* gossipd -> subscriber (id 0, not a
+					   reply): A_ENTRY{member}, a member
+					   added or changed (status, address,
+					   tags, incarnation) */
+	MSG_GOSSIP_JOIN = 304,		/* -> A_ADDRESS("ip[:port]", 8301)...
+					   <- A_RESULT(u32 nodes contacted);
+					   500 with the reasons if none */
 
 	/* checkd: this node's own services and checks (the agent's view) */
 	MSG_CHECK_UPDATE = 400,		/* -> A_CHECK_ID A_STATUS("passing"|
@@ -154,11 +183,33 @@ enum msg_attr {
 	A_CHECK_REC = 59,	/* nested check record, repeated */
 
 	/* Members (gossipd): A_NODE A_ADDRESS A_PORT A_MEMBER_STATUS
-	   A_META{tags}... A_PROTO_MIN A_PROTO_MAX A_PROTO_CUR */
+	   A_META{tags}... A_PROTO_MIN A_PROTO_MAX A_PROTO_CUR
+	   A_INCARNATION */
 	A_MEMBER_STATUS = 60,	/* u32: alive=1 leaving=2 left=3 failed=4 */
 	A_PROTO_MIN = 61,
 	A_PROTO_MAX = 62,
 	A_PROTO_CUR = 63,
+	A_INCARNATION = 64,	/* u32: precedence of news about a member */
+
+	/* Raft messages between servers (raft_wire.c) */
+	A_RAFT_TYPE = 70,	/* u32 enum raft_msg_type */
+	A_FROM = 71,		/* u64 raft id */
+	A_TO = 72,
+	A_LAST_INDEX = 73,
+	A_LAST_TERM = 74,
+	A_REJECT = 75,		/* u8 */
+	A_PREV_INDEX = 76,
+	A_PREV_TERM = 77,
+	A_HINT = 78,
+	A_CTX = 79,
+	A_SNAP_INDEX = 80,
+	A_SNAP_TERM = 81,
+	A_CONFIG = 82,		/* raft_config_encode() bytes */
+	A_ENTRY_TYPE = 83,	/* u8 enum raft_entry_type */
+	A_DATA = 84,
+	A_RAFT_ENTRY = 85,	/* nested: A_INDEX A_TERM A_ENTRY_TYPE A_DATA */
+	A_VOTER = 86,		/* u8 */
+	A_IS_LEADER = 87,	/* u8 */
 };
 
 #endif

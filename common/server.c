@@ -13,6 +13,8 @@
 #include "server.h"
 #include "sock.h"
 
+static uint64_t server_serial;
+
 /* server_hello_body - protocol version and program name */
 void
 server_hello_body(struct buf *b, const char *program)
@@ -110,6 +112,7 @@ server_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if ((sc = calloc(1, sizeof(*sc))) == NULL)
 			log_fatal("out of memory");
 		sc->srv = srv;
+		sc->serial = ++server_serial;
 		conn_init(&sc->conn, loop, fd, "peer", server_frame_cb,
 		    server_conn_close_cb, sc);
 		if (srv->path[0] == '\0') {
@@ -170,6 +173,17 @@ server_listen_tcp(struct server *srv, struct ev_loop *loop, const char *addr,
 		return -1;
 	server_start(srv, loop, fd, program, handlers);
 	return 0;
+}
+
+struct sconn *
+server_find(struct server *srv, uint64_t serial)
+{
+	struct sconn *sc;
+
+	LIST_FOREACH(sc, &srv->conns, entry)
+		if (sc->serial == serial)
+			return sc->conn.dead ? NULL : sc;
+	return NULL;
 }
 
 /* server_stop - close the listener and every peer */

@@ -46,6 +46,7 @@ struct sconn {
 	struct server		*srv;
 	char			 program[32];	/* the peer's, from HELLO */
 	uint32_t		 version;
+	uint64_t		 serial;	/* unique for the process's life */
 	void			*data;		/* the handler's */
 	LIST_ENTRY(sconn)	 entry;
 };
@@ -57,6 +58,12 @@ int	server_listen_tcp(struct server *, struct ev_loop *, const char *addr,
 	    int port, const char *program, const struct handler *,
 	    char *err, size_t errlen);
 void	server_stop(struct server *);
+/*
+ * server_find - the peer with this serial, or NULL once it has gone: an
+ * answer that arrives late looks its asker up instead of keeping a
+ * pointer that may dangle.
+ */
+struct sconn *server_find(struct server *, uint64_t serial);
 /* server_hello - the HELLO body every program sends first */
 void	server_hello_body(struct buf *, const char *program);
 

@@ -1,17 +1,23 @@
 /*
  * cairn-gossipd - cluster membership.
  *
- * For now a node knows only itself: gossipd puts its own record (name,
- * advertise address, serf_lan port, Consul's tags) in the member table and
- * serves the list on run_dir/gossipd.sock (MSG_GOSSIP_MEMBERS), which is
- * what httpd's /v1/agent/members and `cairn members` show.
+ * Keeps the member table (member.c): this node's own record (name,
+ * advertise address, serf_lan port, Consul's tags) and every member
+ * learned from others. Nodes exchange whole tables over TCP on the
+ * serf_lan port (pushpull.c), with the start_join and retry_join
+ * addresses, on request, and every 10s with a random member (join.c).
  *
- * It already binds the serf_lan port, TCP and UDP, on bind_addr, so a port
- * clash shows at start rather than when SWIM arrives; until then it
- * accepts and closes TCP connections and drops datagrams.
+ * On run_dir/gossipd.sock it serves the member list (MSG_GOSSIP_MEMBERS,
+ * for /v1/agent/members and `cairn members`), joins on request
+ * (MSG_GOSSIP_JOIN) and streams changes to subscribers
+ * (MSG_GOSSIP_SUBSCRIBE: raftd finds its fellow servers this way).
  *
- * Leaves out: SWIM probing, dissemination, push/pull, joining, the WAN
- * pool, user events, and keeping the member list in data_dir/gossip.
+ * It binds the serf_lan UDP port as well, so a port clash shows at start
+ * rather than when SWIM arrives; until then datagrams are dropped.
+ *
+ * Leaves out: SWIM probing, suspicion and dissemination (a member stays
+ * as last reported), leaving, the WAN pool, user events, and keeping the
+ * member list in data_dir/gossip.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,10 +27,9 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "gossipd.h"
 #include "log.h"
-#include "member.h"
 #include "msg.h"
-#include "server.h"
 #include "sock.h"
 
 /* Our build tag; `members` shows the part before ':' (Consul: ver:rev). */
@@ -39,13 +44,7 @@
 #define GOSSIPD_PROTO_MAX	5
 #define GOSSIPD_PROTO_CUR	2
 
-static struct {
-	struct ev_loop		*loop;
-	struct server		 srv;
-	struct member_table	 members;
-	int			 tcp_fd, udp_fd;
-	ev_io			 tcp_w, udp_w;
-} G = { .tcp_fd = -1, .udp_fd = -1 };
+struct gossipd G = { .udp_fd = -1 };
 
 /* gossipd_handle_members - every member, one A_ENTRY each */
 static void
@@ -61,8 +60,78 @@ gossipd_handle_members(struct sconn *sc, const struct frame *f)
 	buf_free(&b);
 }
 
+/* gossipd_event - one MSG_GOSSIP_EVENT push to a subscriber */
+static void
+gossipd_event(struct sconn *sc, const struct member *m)
+{
+	struct buf b;
+
+	buf_init(&b);
+	member_encode(&b, m);
+	conn_send(&sc->conn, MSG_GOSSIP_EVENT, 0, 0, 0, buf_head(&b),
+	    buf_used(&b));
+	buf_free(&b);
+}
+
+/* gossipd_notify - see gossipd.h */
+void
+gossipd_notify(const struct member *m)
+{
+	size_t i;
+
+	for (i = 0; i < G.nsubs; i++)
+		gossipd_event(G.subs[i], m);
+}
+
+/* gossipd_handle_subscribe - reply, then every member, then changes */
+static void
+gossipd_handle_subscribe(struct sconn *sc, const struct frame *f)
+{
+	struct sconn **ns;
+	size_t i;
+
+	for (i = 0; i < G.nsubs && G.subs[i] != sc; i++)
+		;
+	if (i == G.nsubs) {
+		if (G.nsubs == G.subcap) {
+			G.subcap = G.subcap ? G.subcap * 2 : 4;
+			if ((ns = realloc(G.subs, G.subcap *
+			    sizeof(*ns))) == NULL)
+				log_fatal("out of memory");
+			G.subs = ns;
+		}
+		G.subs[G.nsubs++] = sc;
+		log_info("%s subscribed to member events", sc->conn.peer);
+	}
+	conn_reply(&sc->conn, f, NULL, 0);
+	for (i = 0; i < G.members.n; i++)
+		gossipd_event(sc, G.members.m[i]);
+}
+
+/* gossipd_local_closed - a peer on gossipd.sock went away */
+static void
+gossipd_local_closed(struct sconn *sc)
+{
+	size_t i;
+
+	for (i = 0; i < G.nsubs; i++)
+		if (G.subs[i] == sc) {
+			G.subs[i] = G.subs[--G.nsubs];
+			break;
+		}
+	join_conn_closed(sc);
+}
+
 static const struct handler gossipd_handlers[] = {
 	{ MSG_GOSSIP_MEMBERS, "members", gossipd_handle_members },
+	{ MSG_GOSSIP_SUBSCRIBE, "subscribe", gossipd_handle_subscribe },
+	{ MSG_GOSSIP_JOIN, "join", join_handle },
+	{ 0, NULL, NULL }
+};
+
+/* Between nodes, on the serf_lan TCP port. */
+static const struct handler gossipd_peer_handlers[] = {
+	{ MSG_GOSSIP_PUSHPULL, "pushpull", pushpull_handle },
 	{ 0, NULL, NULL }
 };
 
@@ -108,19 +177,6 @@ gossipd_self(const struct config *cfg, struct member *m)
 	}
 }
 
-/* gossipd_tcp_cb - no gossip over TCP yet: accept and close */
-static void
-gossipd_tcp_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	int fd;
-
-	while ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-		log_debug("gossip TCP connection closed: push/pull is not "
-		    "implemented yet");
-		close(fd);
-	}
-}
-
 /* gossipd_udp_cb - no gossip over UDP yet: drop what arrives */
 static void
 gossipd_udp_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -140,18 +196,19 @@ gossipd_bind(const struct config *cfg, char *err, size_t errlen)
 {
 	char e[256];
 
-	if ((G.tcp_fd = sock_inet_listen(cfg->bind_addr, cfg->port_serf_lan,
-	    SOCK_STREAM, e, sizeof(e))) < 0) {
+	if (server_listen_tcp(&G.gossip, G.loop, cfg->bind_addr,
+	    cfg->port_serf_lan, "gossipd", gossipd_peer_handlers, e,
+	    sizeof(e)) < 0) {
 		snprintf(err, errlen, "serf_lan (TCP): %s", e);
 		return -1;
 	}
+	/* Before the first accept: peers send member lists, not bulk. */
+	G.gossip.max_frame = GOSSIPD_FRAME_MAX;
 	if ((G.udp_fd = sock_inet_listen(cfg->bind_addr, cfg->port_serf_lan,
 	    SOCK_DGRAM, e, sizeof(e))) < 0) {
 		snprintf(err, errlen, "serf_lan (UDP): %s", e);
 		return -1;
 	}
-	ev_io_init(&G.tcp_w, gossipd_tcp_cb, G.tcp_fd, EV_READ);
-	ev_io_start(G.loop, &G.tcp_w);
 	ev_io_init(&G.udp_w, gossipd_udp_cb, G.udp_fd, EV_READ);
 	ev_io_start(G.loop, &G.udp_w);
 	return 0;
@@ -166,6 +223,9 @@ gossipd_init(struct ev_loop *loop, struct config *cfg, char *err,
 	char sock[4200];
 
 	G.loop = loop;
+	G.cfg = cfg;
+	G.self = cfg->node_name;
+	G.gossip.fd = G.local.fd = -1;
 	member_table_init(&G.members);
 	gossipd_self(cfg, &self);
 	if (member_update(&G.members, &self, ev_now(loop)) != MEMBER_ADDED) {
@@ -175,12 +235,16 @@ gossipd_init(struct ev_loop *loop, struct config *cfg, char *err,
 		return -1;
 	}
 	member_tags_free(&self);
+	/* Config errors first; exchanges start once the loop runs. */
+	if (join_init(cfg, err, errlen) < 0)
+		return -1;
 	if (gossipd_bind(cfg, err, errlen) < 0)
 		return -1;
 	daemon_sock_path(cfg, "gossipd", sock, sizeof(sock));
-	if (server_listen_unix(&G.srv, loop, sock, "gossipd",
+	if (server_listen_unix(&G.local, loop, sock, "gossipd",
 	    gossipd_handlers, err, errlen) < 0)
 		return -1;
+	G.local.on_close = gossipd_local_closed;
 	log_info("member %s (%s, dc %s) at %s:%d; gossip port %s:%d "
 	    "(TCP and UDP); listening on %s", cfg->node_name,
 	    cfg->server ? "server" : "client", cfg->datacenter,
@@ -193,15 +257,17 @@ gossipd_init(struct ev_loop *loop, struct config *cfg, char *err,
 static void
 gossipd_stop(void)
 {
-	server_stop(&G.srv);
-	if (G.tcp_fd >= 0) {
-		ev_io_stop(G.loop, &G.tcp_w);
-		close(G.tcp_fd);
-	}
+	pushpull_stop();
+	join_stop();
+	server_stop(&G.local);
+	server_stop(&G.gossip);
 	if (G.udp_fd >= 0) {
 		ev_io_stop(G.loop, &G.udp_w);
 		close(G.udp_fd);
 	}
+	free(G.subs);
+	G.subs = NULL;
+	G.nsubs = G.subcap = 0;
 	member_table_free(&G.members);
 }
 
@@ -209,11 +275,13 @@ static const struct daemon_spec gossipd_spec = {
 	.name = "gossipd",
 	.summary = "cairn-gossipd: cluster membership for a cairn node.",
 	.help =
-"Keeps the member list of the LAN pool (this node, with Consul's tags:\n"
-"role, dc, id, build, vsn, port...) and serves it on\n"
-"run_dir/gossipd.sock. Binds the serf_lan port (8301, TCP and UDP) on\n"
-"bind_addr. Runs on every node. Gossip with other nodes (SWIM) is not\n"
-"implemented yet.\n",
+"Keeps the member list of the LAN pool (each node with Consul's tags:\n"
+"role, dc, id, build, vsn, port...), exchanging it with other nodes over\n"
+"TCP on the serf_lan port (8301) on bind_addr: with start_join and\n"
+"retry_join (retry_interval, retry_max) at start, on request (`cairn\n"
+"join`), and every 10s with a random member. Serves the list, joins and\n"
+"member events on run_dir/gossipd.sock. Runs on every node. Failure\n"
+"detection (SWIM over UDP) is not implemented yet.\n",
 	.init = gossipd_init,
 	.stop = gossipd_stop,
 };

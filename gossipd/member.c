@@ -4,6 +4,8 @@
  * Records are allocated one by one and the table holds pointers, so a
  * struct member * a caller holds stays valid until that member is removed.
  */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -369,5 +371,279 @@ member_encode(struct buf *b, const struct member *m)
 	attr_put_u8(b, A_PROTO_MIN, m->proto_min);
 	attr_put_u8(b, A_PROTO_MAX, m->proto_max);
 	attr_put_u8(b, A_PROTO_CUR, m->proto_cur);
+	attr_put_u32(b, A_INCARNATION, m->incarnation);
 	attr_nest_end(b, entry);
+}
+
+/* member_clear - free a decoded record's name and tags */
+void
+member_clear(struct member *m)
+{
+	member_tags_free(m);
+	free(m->name);
+	m->name = NULL;
+}
+
+/* attr_str_ok - a string attribute of 1..max bytes with no NUL inside */
+static int
+attr_str_ok(const struct attr *a, size_t min, size_t max)
+{
+	return a->val != NULL && a->len >= min && a->len <= max &&
+	    memchr(a->val, '\0', a->len) == NULL;
+}
+
+/* is_ip - an IPv4 or IPv6 literal */
+static int
+is_ip(const char *s)
+{
+	unsigned char sa[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, sa) == 1 ||
+	    inet_pton(AF_INET6, s, sa) == 1;
+}
+
+/* member_decode_tags - every A_META of the record into m's tags */
+static int
+member_decode_tags(const void *p, size_t len, struct member *m, char *err,
+    size_t errlen)
+{
+	struct attr_iter it;
+	struct attr a, mt[A_META_VALUE + 1];
+	char key[MEMBER_TAG_KEY_MAX + 1], value[MEMBER_TAG_VALUE_MAX + 1];
+	size_t n = 0;
+	int r;
+
+	attr_iter_init(&it, p, len);
+	while ((r = attr_next(&it, &a)) == 1) {
+		if (a.type != A_META)
+			continue;
+		if (++n > MEMBER_TAGS_MAX) {
+			snprintf(err, errlen, "more than %d tags",
+			    MEMBER_TAGS_MAX);
+			return -1;
+		}
+		if (attr_index(a.val, a.len, mt, A_META_VALUE + 1) < 0 ||
+		    !attr_str_ok(&mt[A_META_KEY], 1, MEMBER_TAG_KEY_MAX) ||
+		    !attr_str_ok(&mt[A_META_VALUE], 0, MEMBER_TAG_VALUE_MAX)) {
+			snprintf(err, errlen, "bad tag (empty, too long or "
+			    "malformed)");
+			return -1;
+		}
+		attr_strcpy(&mt[A_META_KEY], key, sizeof(key));
+		attr_strcpy(&mt[A_META_VALUE], value, sizeof(value));
+		member_tag_set(m, key, value);
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "malformed record");
+		return -1;
+	}
+	return 0;
+}
+
+/* member_decode - one A_ENTRY body into out; see member.h */
+int
+member_decode(const void *p, size_t len, struct member *out, char *err,
+    size_t errlen)
+{
+	struct attr tab[ATTR_TAB];
+	uint32_t v, proto[3];
+	const int ptype[3] = { A_PROTO_MIN, A_PROTO_MAX, A_PROTO_CUR };
+	char e[128];
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	if (attr_index(p, len, tab, ATTR_TAB) < 0) {
+		snprintf(err, errlen, "malformed member record");
+		return -1;
+	}
+	if (!attr_str_ok(&tab[A_NODE], 1, MEMBER_NAME_MAX)) {
+		snprintf(err, errlen, "member record without a valid name");
+		return -1;
+	}
+	/* Peer data in messages is cut short (house style: %.100s). */
+	out->name = attr_strdup(&tab[A_NODE]);
+	if (!attr_str_ok(&tab[A_ADDRESS], 1, MEMBER_ADDR_MAX - 1)) {
+		snprintf(e, sizeof(e), "no valid address");
+		goto bad;
+	}
+	attr_strcpy(&tab[A_ADDRESS], out->addr, sizeof(out->addr));
+	if (!is_ip(out->addr)) {
+		snprintf(e, sizeof(e), "address %.60s is not an IP address",
+		    out->addr);
+		goto bad;
+	}
+	if (attr_u32(&tab[A_PORT], &v) < 0 || v == 0 || v > 65535) {
+		snprintf(e, sizeof(e), "no valid port");
+		goto bad;
+	}
+	out->port = (uint16_t)v;
+	if (attr_u32(&tab[A_MEMBER_STATUS], &v) < 0 || v < MEMBER_ALIVE ||
+	    v > MEMBER_FAILED) {
+		snprintf(e, sizeof(e), "no valid status");
+		goto bad;
+	}
+	out->status = (enum member_status)v;
+	if (attr_present(&tab[A_INCARNATION]) &&
+	    attr_u32(&tab[A_INCARNATION], &out->incarnation) < 0) {
+		snprintf(e, sizeof(e), "bad incarnation");
+		goto bad;
+	}
+	for (i = 0; i < 3; i++) {
+		proto[i] = 0;
+		if (attr_present(&tab[ptype[i]]) &&
+		    (attr_u32(&tab[ptype[i]], &proto[i]) < 0 ||
+		    proto[i] > 255)) {
+			snprintf(e, sizeof(e), "bad protocol version");
+			goto bad;
+		}
+	}
+	out->proto_min = (uint8_t)proto[0];
+	out->proto_max = (uint8_t)proto[1];
+	out->proto_cur = (uint8_t)proto[2];
+	if (member_decode_tags(p, len, out, e, sizeof(e)) < 0)
+		goto bad;
+	return 0;
+bad:
+	snprintf(err, errlen, "member %.100s: %s", out->name, e);
+	member_clear(out);
+	return -1;
+}
+
+/* member_same - whether two records say the same (incarnation aside) */
+static int
+member_same(const struct member *a, const struct member *b)
+{
+	return a->status == b->status && strcmp(a->addr, b->addr) == 0 &&
+	    a->port == b->port && tags_equal(a, b) &&
+	    a->proto_min == b->proto_min && a->proto_max == b->proto_max &&
+	    a->proto_cur == b->proto_cur;
+}
+
+/* ids_conflict - both records carry a node ID and they differ */
+static int
+ids_conflict(const struct member *a, const struct member *b)
+{
+	const char *x = member_tag(a, "id"), *y = member_tag(b, "id");
+
+	return x != NULL && y != NULL && x[0] != '\0' && y[0] != '\0' &&
+	    strcmp(x, y) != 0;
+}
+
+/* member_merge - news from a peer; see member.h */
+enum member_result
+member_merge(struct member_table *t, const char *self_name,
+    const struct member *news, double now)
+{
+	struct member *m;
+	enum member_result r;
+	uint32_t inc;
+
+	if (!news_valid(news))
+		return MEMBER_ERR;
+	if ((m = member_lookup(t, news->name)) == NULL)
+		return member_update(t, news, now);
+	if (ids_conflict(m, news))
+		return MEMBER_CONFLICT;
+	if (self_name != NULL && strcmp(news->name, self_name) == 0) {
+		/*
+		 * memberlist's refute: only this node speaks for itself.
+		 * Older news is ignored; anything that would replace our
+		 * record (a restart elsewhere left an older view of us with
+		 * a peer, or SWIM later suspects us) is answered by
+		 * outranking it.
+		 */
+		if (news->incarnation < m->incarnation ||
+		    (news->incarnation == m->incarnation &&
+		    member_same(m, news)))
+			return MEMBER_SAME;
+		if (news->incarnation == UINT32_MAX)
+			return MEMBER_SAME;	/* cannot outrank; wait */
+		m->incarnation = news->incarnation + 1;
+		return MEMBER_REFUTED;
+	}
+	inc = m->incarnation;
+	r = member_update(t, news, now);
+	if (r == MEMBER_SAME && m->incarnation != inc)
+		r = MEMBER_CHANGED;
+	return r;
+}
+
+/* member_pick - a random alive member other than self; see member.h */
+const struct member *
+member_pick(const struct member_table *t, const char *self_name, uint32_t r)
+{
+	size_t i, n = 0, k;
+
+	for (i = 0; i < t->n; i++)
+		if (t->m[i]->status == MEMBER_ALIVE &&
+		    (self_name == NULL || strcmp(t->m[i]->name,
+		    self_name) != 0))
+			n++;
+	if (n == 0)
+		return NULL;
+	k = r % n;
+	for (i = 0; i < t->n; i++)
+		if (t->m[i]->status == MEMBER_ALIVE &&
+		    (self_name == NULL || strcmp(t->m[i]->name,
+		    self_name) != 0) && k-- == 0)
+			return t->m[i];
+	return NULL;
+}
+
+/* member_addr_parse - a join address into ip and port; see member.h */
+int
+member_addr_parse(const char *s, int defport, char *ip, size_t iplen,
+    int *port, char *err, size_t errlen)
+{
+	char host[256], *end;
+	const char *p, *ps = NULL;
+	size_t hl;
+	long v;
+
+	if (s[0] == '[') {
+		if ((p = strchr(s, ']')) == NULL) {
+			snprintf(err, errlen, "missing ']'");
+			return -1;
+		}
+		hl = (size_t)(p - s - 1);
+		s++;
+		if (p[1] == ':')
+			ps = p + 2;
+		else if (p[1] != '\0') {
+			snprintf(err, errlen, "junk after ']'");
+			return -1;
+		}
+	} else if ((p = strchr(s, ':')) != NULL && strchr(p + 1, ':') ==
+	    NULL) {
+		hl = (size_t)(p - s);
+		ps = p + 1;
+	} else
+		hl = strlen(s);	/* no port, or a bare IPv6 literal */
+	if (hl == 0 || hl >= sizeof(host)) {
+		snprintf(err, errlen, "no host");
+		return -1;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	*port = defport;
+	if (ps != NULL) {
+		v = strtol(ps, &end, 10);
+		if (*ps < '0' || *ps > '9' || *end != '\0' || v < 1 ||
+		    v > 65535) {
+			snprintf(err, errlen, "bad port %.20s", ps);
+			return -1;
+		}
+		*port = (int)v;
+	}
+	if (!is_ip(host)) {
+		snprintf(err, errlen, "%.100s is not an IP address (cairn "
+		    "does not resolve host names yet)", host);
+		return -1;
+	}
+	if (hl >= iplen) {
+		snprintf(err, errlen, "address too long");
+		return -1;
+	}
+	memcpy(ip, host, hl + 1);
+	return 0;
 }

@@ -77,6 +77,10 @@ void	api_agent_self(struct http_req *, const char *);
 void	api_agent_members(struct http_req *, const char *);
 void	api_status_leader(struct http_req *, const char *);
 void	api_status_peers(struct http_req *, const char *);
+void	api_operator_raft_configuration(struct http_req *, const char *);
+void	api_operator_raft_peer(struct http_req *, const char *);
+/* api_join.c */
+void	api_agent_join(struct http_req *, const char *);
 /* api_checks.c */
 void	api_agent_check_pass(struct http_req *, const char *);
 void	api_agent_check_warn(struct http_req *, const char *);

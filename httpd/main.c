@@ -33,6 +33,7 @@ static const struct route routes[] = {
 	{ "/v1/health/service/",	1, api_health_service },
 	{ "/v1/agent/self",		0, api_agent_self },
 	{ "/v1/agent/members",		0, api_agent_members },
+	{ "/v1/agent/join/",		1, api_agent_join },
 	{ "/v1/agent/check/pass/",	1, api_agent_check_pass },
 	{ "/v1/agent/check/warn/",	1, api_agent_check_warn },
 	{ "/v1/agent/check/fail/",	1, api_agent_check_fail },
@@ -41,6 +42,9 @@ static const struct route routes[] = {
 	{ "/v1/agent/checks",		0, api_agent_checks },
 	{ "/v1/status/leader",		0, api_status_leader },
 	{ "/v1/status/peers",		0, api_status_peers },
+	{ "/v1/operator/raft/configuration", 0,
+	    api_operator_raft_configuration },
+	{ "/v1/operator/raft/peer",	0, api_operator_raft_peer },
 	{ NULL, 0, NULL }
 };
 

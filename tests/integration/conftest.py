@@ -47,7 +47,7 @@ def loopback_addr():
 
 
 class Agent:
-    def __init__(self, config=None, node=None, extra=()):
+    def __init__(self, config=None, node=None, extra=(), dev=True):
         self.addr = loopback_addr()
         self.dir = tempfile.mkdtemp(prefix="cairn-it.")
         self.data = os.path.join(self.dir, "data")
@@ -61,7 +61,8 @@ class Agent:
         for name, text in (config or {}).items():
             with open(os.path.join(self.confdir, name), "w") as f:
                 f.write(text)
-        self.args = ["-dev", "-data-dir", self.data, "-node", self.node,
+        self.args = (["-dev"] if dev else []) + [
+                     "-data-dir", self.data, "-node", self.node,
                      "-bind", self.addr, "-client", self.addr,
                      "-http-port", str(self.http), "-dns-port", str(self.dns),
                      "-server-port", str(self.ports["server"]),
@@ -76,6 +77,7 @@ class Agent:
         return "http://%s:%d" % (self.addr, self.http)
 
     def start(self, wait=True):
+        """Start; wait (a dev agent) until a write goes through."""
         self.log = open(self.logpath, "ab")
         self.proc = subprocess.Popen([os.path.join(BIN, "cairn"), "agent"]
                                      + self.args, stdout=self.log,
@@ -84,6 +86,22 @@ class Agent:
         if wait:
             self.wait_ready()
         return self
+
+    def wait_up(self, timeout=30):
+        """Up when every daemon runs and the HTTP API answers."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("agent exited with %s\n%s" %
+                                   (self.proc.returncode, self.logtext()))
+            try:
+                code, _ = self.request("GET", "/v1/agent/self", timeout=2)
+                if code == 200 and len(self.children()) >= 4:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("agent not up\n%s" % self.logtext())
 
     def wait_ready(self, timeout=30):
         """Ready when a KV write goes through the whole write path."""
@@ -193,11 +211,11 @@ def pytest_runtest_makereport(item, call):
 def make_agent(request):
     made = []
 
-    def make(**kw):
+    def make(wait=True, **kw):
         a = Agent(**kw)
         made.append(a)
         request.node._cairn_agents = made
-        return a.start()
+        return a.start(wait=wait)
     yield make
     for a in made:
         a.stop()

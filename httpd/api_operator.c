@@ -1,0 +1,93 @@
+/*
+ * api_operator.c - /v1/operator/raft/configuration and DELETE
+ * /v1/operator/raft/peer, answered by raftd (COMPAT.md 1.7).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "httpd.h"
+#include "msg.h"
+
+static void
+configuration_done(void *arg, const struct frame *f, const char *err)
+{
+	struct http_req *req = arg;
+	struct attr_iter it;
+	struct attr a, tab[ATTR_TAB];
+	uint64_t index = 0, v;
+	struct json j;
+	struct buf b;
+
+	if (api_failed(req, f, err))
+		return;
+	api_json_begin(req, &j, &b);
+	json_obj_open(&j);
+	json_key(&j, "Servers");
+	json_arr_open(&j);
+	attr_iter_init(&it, f->body, f->len);
+	while (attr_next(&it, &a) == 1) {
+		if (a.type == A_INDEX)
+			attr_u64(&a, &index);
+		if (a.type != A_ENTRY ||
+		    attr_index(a.val, a.len, tab, ATTR_TAB) < 0)
+			continue;
+		json_obj_open(&j);
+		json_attr_str(&j, "ID", &tab[A_NODE_ID]);
+		json_attr_str(&j, "Node", &tab[A_NODE]);
+		json_attr_str(&j, "Address", &tab[A_ADDRESS]);
+		json_key(&j, "Leader");
+		json_bool(&j, attr_u64(&tab[A_IS_LEADER], &v) == 0 && v);
+		json_key(&j, "Voter");
+		json_bool(&j, attr_u64(&tab[A_VOTER], &v) == 0 && v);
+		json_key(&j, "ProtocolVersion");
+		json_str(&j, "3");
+		json_obj_close(&j);
+	}
+	json_arr_close(&j);
+	json_key(&j, "Index");
+	json_u64(&j, index);
+	json_obj_close(&j);
+	api_reply_json(req, &b, index);
+}
+
+void
+api_operator_raft_configuration(struct http_req *req, const char *rest)
+{
+	if (api_method(req, "GET"))
+		api_call(req, &H.raftd, MSG_RAFT_CONFIGURATION, NULL,
+		    configuration_done);
+}
+
+static void
+remove_done(void *arg, const struct frame *f, const char *err)
+{
+	struct http_req *req = arg;
+
+	if (api_failed(req, f, err))
+		return;
+	http_reply(req, 200, "text/plain; charset=utf-8", NULL, "", 0);
+}
+
+/* DELETE /v1/operator/raft/peer?address=ip:port or ?id=<node id> */
+void
+api_operator_raft_peer(struct http_req *req, const char *rest)
+{
+	const char *addr = http_req_param(req, "address");
+	const char *id = http_req_param(req, "id");
+	struct buf b;
+
+	if (!api_method(req, "DELETE"))
+		return;
+	if ((addr == NULL || *addr == '\0') && (id == NULL || *id == '\0')) {
+		http_reply_text(req, 400, "Must specify either ?id with the "
+		    "server's ID or ?address with IP:port of peer to remove");
+		return;
+	}
+	buf_init(&b);
+	if (id != NULL && *id != '\0')
+		attr_put_str(&b, A_NODE_ID, id);
+	else
+		attr_put_str(&b, A_ADDRESS, addr);
+	api_call(req, &H.raftd, MSG_RAFT_REMOVE_PEER, &b, remove_done);
+	buf_free(&b);
+}
