@@ -196,6 +196,59 @@ void	agent_banner(struct buf *, const struct config *,
 	    const char *data_dir, const char *self);
 int	agent_main(int argc, char **argv);
 
+/* operator.c: `cairn operator raft list-peers|remove-peer`. */
+struct cli_raft_server {
+	char	*id, *node, *address;
+	char	*protocol;	/* ProtocolVersion; "" when absent */
+	int	 leader, voter;
+};
+
+/* operator_parse_config - /v1/operator/raft/configuration JSON */
+int	operator_parse_config(const char *json, size_t len,
+	    struct cli_raft_server **, size_t *n, uint64_t *index,
+	    char *err, size_t errlen);
+void	operator_servers_free(struct cli_raft_server *, size_t n);
+/* operator_format_peers - list-peers' table, without the final newline */
+void	operator_format_peers(struct buf *, const struct cli_raft_server *,
+	    size_t n);
+/*
+ * operator_remove_query - "address=..." or "id=..." (escaped) for remove-
+ * peer; -1 with Consul's text unless exactly one is non-empty.
+ */
+int	operator_remove_query(struct buf *, const char *address,
+	    const char *id, char *err, size_t errlen);
+/* operator_quote - s as Go's %q prints it */
+void	operator_quote(struct buf *, const char *s);
+int	operator_main(int argc, char **argv);
+
+/* snapshot.c: `cairn snapshot save|restore`. */
+#define SNAPSHOT_MAGIC		"CAIRNSNAP"	/* kvd's snapshot files */
+#define SNAPSHOT_MAGIC_LEN	9
+
+/* A snapshot checked as it streams by: magic, then a CRC-32C trailer. */
+struct snapshot_check {
+	unsigned char	 head[SNAPSHOT_MAGIC_LEN];
+	unsigned char	 tail[4];	/* the newest bytes, not yet CRC'd */
+	size_t		 ntail;
+	uint64_t	 size;
+	uint32_t	 crc;		/* of all but the newest 4 bytes */
+};
+
+void	snapshot_check_init(struct snapshot_check *);
+void	snapshot_check_update(struct snapshot_check *, const void *,
+	    size_t);
+/*
+ * snapshot_check_done - 0 if what was fed starts with the magic, has
+ * room for the u32 version, and ends with the big-endian CRC-32C of the
+ * rest; -1 with why.
+ */
+int	snapshot_check_done(const struct snapshot_check *, char *err,
+	    size_t errlen);
+/* snapshot_index_parse - X-Consul-Index as Consul's api parses it */
+int	snapshot_index_parse(const char *s, uint64_t *, char *err,
+	    size_t errlen);
+int	snapshot_main(int argc, char **argv);
+
 /* json_get.c: typed reads of API answers */
 int		 cli_json_u64(yajl_val, const char *key, uint64_t *);
 const char	*cli_json_str(yajl_val, const char *key, int *bad);

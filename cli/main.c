@@ -28,6 +28,10 @@ static const struct cli_cmd {
 	{ "join", join_main, "Tell cairn agent to join cluster" },
 	{ "kv", kv_main, "Interact with the key-value store" },
 	{ "members", members_main, "Lists the members of a cairn cluster" },
+	{ "operator", operator_main,
+	    "Provides cluster-level tools for cairn operators" },
+	{ "snapshot", snapshot_main,
+	    "Saves and restores snapshots of cairn server state" },
 	{ "version", version_main, "Prints the cairn version" },
 	{ NULL, NULL, NULL }
 };

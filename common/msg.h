@@ -75,6 +75,18 @@ enum msg_type {
 					   A_SERVICE_REC{service}
 					   A_CHECK_REC{check}...}... */
 	MSG_KVD_STATUS = 219,		/* -> nothing <- A_APPLIED */
+	MSG_KVD_SNAPSHOT_SAVE = 220,	/* raftd -> A_KEY (file path) <- A_INDEX
+					   (the applied index it holds);
+					   written atomically (path.tmp,
+					   fsync, rename). 500 on failure */
+	MSG_KVD_SNAPSHOT_RESTORE = 221,	/* raftd -> A_KEY (file path)
+					   <- A_INDEX (now applied). The file
+					   is checked whole first: 500 and
+					   the store untouched if bad. On
+					   success kvd drops entries not yet
+					   applied and closes its raftd
+					   connection; it re-subscribes
+					   from A_INDEX on reconnecting */
 
 	/* gossipd */
 	MSG_GOSSIP_MEMBERS = 300,	/* -> nothing <- A_ENTRY{member}... */

@@ -311,6 +311,64 @@ kvd_handle_status(struct sconn *sc, const struct frame *f)
 	reply_done(sc, f, &b, 0);
 }
 
+/* kvd_handle_snapshot_save - the state as of applied, to raftd's path */
+static void
+kvd_handle_snapshot_save(struct sconn *sc, const struct frame *f)
+{
+	struct attr tab[ATTR_TAB];
+	char path[4096], err[512];
+	uint64_t index;
+	struct buf b;
+
+	if (want_str(sc, f, tab, A_KEY, path, sizeof(path),
+	    "Missing snapshot path") < 0)
+		return;
+	if (store_snapshot_save(&K.st, path, &index, err, sizeof(err)) < 0) {
+		log_warn("snapshot save: %s", err);
+		conn_reply_error(&sc->conn, f, MSG_E_INTERNAL, "%s", err);
+		return;
+	}
+	log_info("saved a snapshot at index %" PRIu64 " to %.200s", index,
+	    path);
+	buf_init(&b);
+	attr_put_u64(&b, A_INDEX, index);
+	reply_done(sc, f, &b, 0);
+}
+
+/*
+ * kvd_handle_snapshot_restore - replace the state with a snapshot. What
+ * was queued from raftd belongs to the old state, and raftd's stream goes
+ * on from where it was: drop the queue and the connection, so that the
+ * reconnect (kvd_raftd_up) subscribes from the restored index.
+ */
+static void
+kvd_handle_snapshot_restore(struct sconn *sc, const struct frame *f)
+{
+	struct attr tab[ATTR_TAB];
+	char path[4096], err[512];
+	uint64_t index;
+	struct buf b;
+
+	if (want_str(sc, f, tab, A_KEY, path, sizeof(path),
+	    "Missing snapshot path") < 0)
+		return;
+	if (store_snapshot_restore(&K.st, path, &index, err,
+	    sizeof(err)) < 0) {
+		log_warn("snapshot restore: %s", err);
+		conn_reply_error(&sc->conn, f, MSG_E_INTERNAL, "%s", err);
+		return;
+	}
+	log_info("restored the snapshot %.200s at index %" PRIu64, path,
+	    index);
+	while (K.nbatch > 0)
+		free(K.batch[--K.nbatch]);
+	if (rpc_is_up(&K.raftd))
+		conn_close(&K.raftd.conn, "restored a snapshot");
+	buf_init(&b);
+	attr_put_u64(&b, A_INDEX, index);
+	reply_done(sc, f, &b, 0);
+}
+
 static const struct handler kvd_handlers[] = {
 	{ MSG_KV_GET, "kv.get", kvd_handle_kv_get },
 	{ MSG_KV_KEYS, "kv.keys", kvd_handle_kv_keys },
@@ -320,6 +378,9 @@ static const struct handler kvd_handlers[] = {
 	{ MSG_CAT_SERVICE, "catalog.service", kvd_handle_cat_service },
 	{ MSG_HEALTH_SERVICE, "health.service", kvd_handle_health_service },
 	{ MSG_KVD_STATUS, "status", kvd_handle_status },
+	{ MSG_KVD_SNAPSHOT_SAVE, "snapshot.save", kvd_handle_snapshot_save },
+	{ MSG_KVD_SNAPSHOT_RESTORE, "snapshot.restore",
+	    kvd_handle_snapshot_restore },
 	{ 0, NULL, NULL }
 };
 

@@ -69,6 +69,19 @@ int	catalog_services(struct store *, struct buf *out);
 int	catalog_service(struct store *, const char *name, const char *tag,
 	    int health, int passing, struct buf *out);
 
+/*
+ * snapshot.c: the whole state in one file (format in snapshot.c).
+ * store_snapshot_save writes the state as of the applied index to path
+ * atomically (path.tmp, fsync, rename); store_snapshot_restore checks the
+ * whole file, refusing it with the store untouched, then replaces every
+ * table and the indexes in one transaction. Both set *index to the
+ * snapshot's applied index.
+ */
+int	store_snapshot_save(struct store *, const char *path, uint64_t *index,
+	    char *err, size_t errlen);
+int	store_snapshot_restore(struct store *, const char *path,
+	    uint64_t *index, char *err, size_t errlen);
+
 /* res_error - a command's failure, for the writer to read */
 void	res_error(struct buf *res, uint32_t status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
