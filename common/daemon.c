@@ -53,6 +53,9 @@ static const struct flag flags[] = {
 	    "(repeatable)" },
 	{ "retry-join", F_LIST, "retry_join", "address to join, retrying "
 	    "(repeatable)" },
+	{ "retry-interval", F_STR, "retry_interval", "time between joins "
+	    "(30s)" },
+	{ "retry-max", F_INT, "retry_max", "join attempts, 0 forever" },
 	{ "recursor", F_LIST, "recursors", "upstream DNS server "
 	    "(repeatable)" },
 	{ "log-level", F_STR, "log_level", "trace, debug, info, warn, err" },
@@ -85,6 +88,8 @@ const char daemon_flags_help[] =
 "  -bootstrap           bootstrap as a single server\n"
 "  -bootstrap-expect N  servers to wait for before bootstrapping\n"
 "  -join ADDR           join at start (repeatable); -retry-join ADDR too\n"
+"  -retry-interval D    time between retry-join attempts (30s)\n"
+"  -retry-max N         retry-join attempts before giving up (0: forever)\n"
 "  -recursor ADDR       upstream DNS server (repeatable)\n"
 "  -log-level LEVEL     trace, debug, info, warn, err (info)\n"
 "  -enable-script-checks, -enable-local-script-checks\n"

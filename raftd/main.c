@@ -1,222 +1,302 @@
 /*
- * cairn-raftd - the durable replicated log.
+ * cairn-raftd - Raft among the servers: the durable replicated log.
  *
- * For now a single server: every write is appended, synced (one fdatasync
- * for all the writes of one loop pass), committed, and handed in order to
- * kvd, which applies it and returns the result; only then is the writer
- * answered. kvd subscribes with the last index it has applied, so after a
- * restart of either daemon kvd catches up from the log.
- *
- * Each start is a new term, opened by a no-op entry, as a new Raft leader
- * does. Multi-server Raft (elections, replication, snapshots) replaces the
- * "single" parts of this file; the log and the kvd protocol stay.
+ * Local daemons (httpd, checkd, kvd) reach raftd on run_dir/raftd.sock;
+ * other servers and client agents on the server RPC port (8300). A write
+ * on the leader is proposed and answered with kvd's result once it is
+ * committed and applied; on a follower it is forwarded to the leader;
+ * with no leader it is held for Consul's rpc_hold_timeout (7 s) and then
+ * refused with "No cluster leader".
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
 #include "msg.h"
-#include "raft_log.h"
-#include "server.h"
+#include "raft_wire.h"
+#include "raftd.h"
 
-#define KVD_WINDOW	4096	/* entries sent to kvd and not yet applied */
+#define FORWARD_TIMEOUT	10.0
 
-struct pend {
-	uint64_t	 index;
-	struct sconn	*sc;	/* NULL once the writer has gone */
+struct raftd R;
+
+struct forward {
+	struct server	*srv;
+	uint64_t	 serial;
 	uint32_t	 id;
+	uint16_t	 type;
 };
 
-static struct {
-	struct ev_loop	*loop;
-	struct server	 srv;
-	struct raft_log	 log;
-	char		 dir[4096];
-	char		 self[128];	/* "addr:port" */
-	uint64_t	 term;
-	uint64_t	 applied;	/* kvd's last reported index */
-	struct sconn	*sub;		/* the kvd subscribed, if any */
-	uint64_t	 sub_next;	/* next index to send it */
-	struct pend	*pend;		/* ring of writes awaiting results */
-	size_t		 phead, plen, pcap;
-	ev_prepare	 commit;
-	int		 lockfd;
-} R;
-
-/* pend_push - remember a writer until its entry is applied */
-static void
-pend_push(uint64_t index, struct sconn *sc, uint32_t id)
-{
-	struct pend *np;
-	size_t i;
-
-	if (R.plen == R.pcap) {
-		size_t ncap = R.pcap ? R.pcap * 2 : 1024;
-		if ((np = malloc(ncap * sizeof(*np))) == NULL)
-			log_fatal("out of memory");
-		for (i = 0; i < R.plen; i++)
-			np[i] = R.pend[(R.phead + i) % R.pcap];
-		free(R.pend);
-		R.pend = np;
-		R.pcap = ncap;
-		R.phead = 0;
-	}
-	R.pend[(R.phead + R.plen++) % R.pcap] =
-	    (struct pend){ index, sc, id };
-}
-
-/* push_entries - send kvd what is committed, within the window */
-static void
-push_entries(void)
-{
-	struct buf b, payload;
-	uint64_t term;
-	size_t mark, nest;
-
-	if (R.sub == NULL)
-		return;
-	buf_init(&b);
-	buf_init(&payload);
-	while (R.sub_next <= R.log.synced &&
-	    R.sub_next - 1 - R.applied < KVD_WINDOW) {
-		buf_reset(&payload);
-		if (raft_log_read(&R.log, R.sub_next, &payload, &term, NULL) < 0)
-			log_fatal("cannot read back log entry %" PRIu64,
-			    R.sub_next);
-		mark = frame_begin(&b, MSG_RAFT_ENTRY, 0, 0, 0);
-		attr_put_u64(&b, A_INDEX, R.sub_next);
-		attr_put_u64(&b, A_TERM, term);
-		nest = attr_nest_begin(&b, A_CMD);
-		buf_append(&b, buf_head(&payload), buf_used(&payload));
-		attr_nest_end(&b, nest);
-		frame_end(&b, mark);
-		R.sub_next++;
-	}
-	if (buf_used(&b) > 0) {
-		buf_append(&R.sub->conn.out, buf_head(&b), buf_used(&b));
-		conn_flush(&R.sub->conn);
-	}
-	buf_free(&b);
-	buf_free(&payload);
-}
-
-/* commit_cb - before the loop sleeps: one sync for every write of the pass */
-static void
-commit_cb(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-	char err[256];
-
-	if (R.log.synced == R.log.last && buf_used(&R.log.wbuf) == 0)
-		return;
-	/* Acknowledged means on disk: a log we cannot sync is fatal. */
-	if (raft_log_sync(&R.log, err, sizeof(err)) < 0)
-		log_fatal("%s", err);
-	push_entries();
-}
-
-/* raftd_handle_apply - a write: append, and answer once kvd applied it */
-static void
-raftd_handle_apply(struct sconn *sc, const struct frame *f)
+/* valid_command - a command is an attribute list that starts with A_OP */
+static int
+valid_command(const struct frame *f)
 {
 	struct attr_iter it;
 	struct attr a;
-	uint64_t index;
 
 	attr_iter_init(&it, f->body, f->len);
-	if (attr_next(&it, &a) != 1 || a.type != A_OP) {
-		conn_reply_error(&sc->conn, f, MSG_E_BADREQ,
-		    "a command must start with an operation");
-		return;
-	}
-	while ((attr_next(&it, &a)) == 1)
+	if (attr_next(&it, &a) != 1 || a.type != A_OP)
+		return 0;
+	while (attr_next(&it, &a) == 1)
 		;
-	if (it.left != 0) {
-		conn_reply_error(&sc->conn, f, MSG_E_BADREQ,
-		    "malformed command");
-		return;
-	}
-	/* Nothing is appended that could not be applied soon. */
-	if (R.sub == NULL) {
-		conn_reply_error(&sc->conn, f, MSG_E_UNAVAIL,
-		    "the state store (cairn-kvd) is not running; "
-		    "the write was not made, retry shortly");
-		return;
-	}
-	index = raft_log_append(&R.log, R.term, 0, f->body, f->len);
-	pend_push(index, sc, f->id);
+	return it.left == 0;
 }
 
-/* raftd_handle_subscribe - kvd says where it is; stream from there */
+/* forward_done - the leader's answer goes back to the writer as it is */
+static void
+forward_done(void *arg, const struct frame *f, const char *err)
+{
+	struct forward *fw = arg;
+	struct sconn *sc = server_find(fw->srv, fw->serial);
+
+	if (sc != NULL) {
+		if (f != NULL)
+			conn_send(&sc->conn, fw->type, f->flags, fw->id,
+			    f->status, f->body, f->len);
+		else
+			conn_reply_error(&sc->conn, &(struct frame){
+			    .type = fw->type, .id = fw->id },
+			    MSG_E_UNAVAIL, "forwarding to the leader: %s", err);
+	}
+	free(fw);
+}
+
+/* hold - keep a write until there is a leader, or the hold runs out */
+static void
+hold(struct sconn *sc, const struct frame *f)
+{
+	struct held *h;
+
+	if ((h = malloc(sizeof(*h) + f->len)) == NULL)
+		log_fatal("out of memory");
+	h->srv = sc->srv;
+	h->serial = sc->serial;
+	h->id = f->id;
+	h->type = f->type;
+	h->deadline = ev_now(R.loop) + RPC_HOLD_SECS;
+	h->len = f->len;
+	memcpy(h->body, f->body, f->len);
+	TAILQ_INSERT_TAIL(&R.held, h, entry);
+	if (!ev_is_active(&R.hold_timer))
+		ev_timer_start(R.loop, &R.hold_timer);
+}
+
+/*
+ * forward - send a request to the leader and relay its answer; -1 when
+ * there is no leader to send it to. A request another server forwarded
+ * is not forwarded again, so two servers with stale views cannot bounce
+ * it between them.
+ */
+static int
+forward(struct sconn *sc, const struct frame *f)
+{
+	struct forward *fw;
+	struct peer *p;
+	char err[256];
+
+	if (strcmp(sc->program, "raftd") == 0 || !R.started ||
+	    R.r.leader == RAFT_NONE || R.r.leader == R.id ||
+	    (p = peers_find(R.r.leader)) == NULL || !p->dialed ||
+	    !rpc_is_up(&p->rpc))
+		return -1;
+	if ((fw = malloc(sizeof(*fw))) == NULL)
+		log_fatal("out of memory");
+	*fw = (struct forward){ sc->srv, sc->serial, f->id, f->type };
+	if (rpc_call(&p->rpc, f->type, f->body, f->len, FORWARD_TIMEOUT,
+	    forward_done, fw, err, sizeof(err)) < 0) {
+		free(fw);
+		return -1;
+	}
+	return 0;
+}
+
+/* remove_peer - the leader removes one server from the configuration */
+static int
+remove_peer(struct sconn *sc, const struct frame *f)
+{
+	struct attr tab[ATTR_TAB];
+	char want[128];
+	raft_id id = RAFT_NONE;
+	uint64_t index;
+	struct buf b;
+	size_t i;
+
+	if (!node_is_leader())
+		return forward(sc, f);
+	attr_index(f->body, f->len, tab, ATTR_TAB);
+	if (attr_strcpy(&tab[A_NODE_ID], want, sizeof(want)) == 0)
+		id = raftd_id_of(want);
+	else if (attr_strcpy(&tab[A_ADDRESS], want, sizeof(want)) == 0) {
+		for (i = 0; i < R.r.config.n; i++)
+			if (strcmp(peers_addr(R.r.config.ids[i]), want) == 0)
+				id = R.r.config.ids[i];
+	}
+	if (id == RAFT_NONE || !raft_config_has(&R.r.config, id)) {
+		conn_reply_error(&sc->conn, f, MSG_E_NOTFOUND,
+		    "address \"%s\" was not found in the Raft configuration",
+		    want);
+		return 0;
+	}
+	if ((index = raft_change(&R.r, id, 0)) == 0) {
+		conn_reply_error(&sc->conn, f, MSG_E_INTERNAL, "a configuration "
+		    "change is already in progress; retry shortly");
+		return 0;
+	}
+	log_info("removing server %s from the configuration",
+	    peers_addr(id));
+	buf_init(&b);
+	attr_put_u64(&b, A_INDEX, index);
+	conn_reply(&sc->conn, f, buf_head(&b), buf_used(&b));
+	buf_free(&b);
+	return 0;
+}
+
+/*
+ * apply - propose on the leader; forward from a follower. Returns 0 when
+ * the request was taken care of, -1 when it must wait for a leader.
+ */
+static int
+apply(struct sconn *sc, const struct frame *f)
+{
+	uint64_t index;
+
+	if (f->type == MSG_RAFT_REMOVE_PEER)
+		return remove_peer(sc, f);
+	if (!node_is_leader())
+		return forward(sc, f);
+	/* The leader's kvd gives the result: it must be there. */
+	if (R.sub == NULL) {
+		conn_reply_error(&sc->conn, f, MSG_E_UNAVAIL,
+		    "the state store (cairn-kvd) is not running on the "
+		    "leader; retry shortly");
+		return 0;
+	}
+	if ((index = raft_propose(&R.r, RAFT_ENTRY_NORMAL, f->body,
+	    f->len)) == 0)
+		return -1;
+	feed_pend(index, R.r.term, sc, f->id);
+	return 0;
+}
+
+static void
+raftd_handle_apply(struct sconn *sc, const struct frame *f)
+{
+	if (!valid_command(f)) {
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ,
+		    "a command must be an attribute list starting with an "
+		    "operation");
+		return;
+	}
+	if (apply(sc, f) < 0)
+		hold(sc, f);
+}
+
+/* raftd_dispatch_held - retry held writes; refuse the expired ones */
+void
+raftd_dispatch_held(void)
+{
+	struct held *h, *next;
+	struct sconn *sc;
+	struct frame f;
+
+	for (h = TAILQ_FIRST(&R.held); h != NULL; h = next) {
+		next = TAILQ_NEXT(h, entry);
+		sc = server_find(h->srv, h->serial);
+		memset(&f, 0, sizeof(f));
+		f.type = h->type;
+		f.id = h->id;
+		f.len = (uint32_t)h->len;
+		f.body = h->body;
+		if (sc != NULL && apply(sc, &f) < 0) {
+			if (ev_now(R.loop) < h->deadline)
+				continue;
+			conn_reply_error(&sc->conn, &f, MSG_E_INTERNAL,
+			    "No cluster leader");
+		}
+		TAILQ_REMOVE(&R.held, h, entry);
+		free(h);
+	}
+	if (TAILQ_EMPTY(&R.held))
+		ev_timer_stop(R.loop, &R.hold_timer);
+}
+
+static void
+hold_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	raftd_dispatch_held();
+}
+
+/* raftd_handle_peer - a Raft message from another server */
+static void
+raftd_handle_peer(struct sconn *sc, const struct frame *f)
+{
+	struct raft_msg m;
+	char err[128];
+
+	if (raft_wire_decode(f->body, f->len, &m, err, sizeof(err)) < 0) {
+		log_warn("%s: %s; closing", sc->conn.peer, err);
+		conn_close(&sc->conn, "%s", err);
+		return;
+	}
+	if (m.type != RAFT_MSG_APPEND && m.type != RAFT_MSG_APPEND_RESP)
+		log_debug("recv %d term %" PRIu64 " reject %d from %016" PRIx64,
+		    m.type, m.term, m.reject, m.from);
+	if (m.to == R.id && R.started)
+		raft_step(&R.r, &m);
+	free(m.entries);
+}
+
 static void
 raftd_handle_subscribe(struct sconn *sc, const struct frame *f)
 {
-	struct attr tab[ATTR_TAB];
-	uint64_t applied;
-
-	if (attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
-	    attr_u64(&tab[A_INDEX], &applied) < 0) {
-		conn_reply_error(&sc->conn, f, MSG_E_BADREQ,
-		    "SUBSCRIBE needs an index");
-		return;
-	}
-	if (applied > R.log.synced) {
-		log_error("kvd has applied index %" PRIu64 " but the log ends "
-		    "at %" PRIu64 "; was data_dir/raft removed? refusing",
-		    applied, R.log.synced);
-		conn_reply_error(&sc->conn, f, MSG_E_INTERNAL,
-		    "state store is ahead of the log (%" PRIu64 " > %" PRIu64
-		    ")", applied, R.log.synced);
-		return;
-	}
-	if (R.sub != NULL && R.sub != sc)
-		conn_close(&R.sub->conn, "replaced by a new subscriber");
-	R.sub = sc;
-	R.applied = applied;
-	R.sub_next = applied + 1;
-	log_info("kvd subscribed at index %" PRIu64 " (log at %" PRIu64 ")",
-	    applied, R.log.synced);
-	conn_reply(&sc->conn, f, NULL, 0);
-	push_entries();
+	feed_subscribe(sc, f);
 }
 
-/* raftd_handle_applied - kvd's result for one entry: answer its writer */
 static void
 raftd_handle_applied(struct sconn *sc, const struct frame *f)
 {
-	struct attr tab[ATTR_TAB];
-	struct pend *p;
-	uint64_t index;
+	feed_applied(sc, f);
+}
 
-	if (sc != R.sub || attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
-	    attr_u64(&tab[A_INDEX], &index) < 0) {
-		log_warn("%s: stray or malformed APPLIED", sc->conn.peer);
-		return;
+static void
+raftd_handle_remove_peer(struct sconn *sc, const struct frame *f)
+{
+	if (apply(sc, f) < 0)
+		hold(sc, f);
+}
+
+/* raftd_handle_configuration - the servers of the newest configuration */
+static void
+raftd_handle_configuration(struct sconn *sc, const struct frame *f)
+{
+	struct peer *p;
+	struct buf b;
+	char hex[24];
+	size_t i, nest;
+	raft_id id;
+
+	buf_init(&b);
+	attr_put_u64(&b, A_INDEX, R.started ? R.r.config_index : 0);
+	for (i = 0; R.started && i < R.r.config.n; i++) {
+		id = R.r.config.ids[i];
+		p = peers_find(id);
+		snprintf(hex, sizeof(hex), "%016" PRIx64, id);
+		nest = attr_nest_begin(&b, A_ENTRY);
+		attr_put_str(&b, A_NODE, id == R.id ? R.node :
+		    p != NULL ? p->node : "(unknown)");
+		attr_put_str(&b, A_NODE_ID, id == R.id ? R.node_id :
+		    p != NULL ? p->node_id : hex);
+		attr_put_str(&b, A_ADDRESS, peers_addr(id));
+		attr_put_u8(&b, A_IS_LEADER, id == R.r.leader);
+		attr_put_u8(&b, A_VOTER, 1);
+		attr_nest_end(&b, nest);
 	}
-	if (index > R.applied)
-		R.applied = index;
-	while (R.plen > 0 && R.pend[R.phead].index <= index) {
-		p = &R.pend[R.phead];
-		if (p->index == index && p->sc != NULL)
-			/* kvd's result attrs go back to the writer as-is. */
-			conn_send(&p->sc->conn, MSG_RAFT_APPLY, FRAME_REPLY,
-			    p->id, 0, f->body, f->len);
-		else if (p->sc != NULL)
-			conn_reply_error(&p->sc->conn, &(struct frame){
-			    .type = MSG_RAFT_APPLY, .id = p->id },
-			    MSG_E_INTERNAL, "no result for index %" PRIu64,
-			    p->index);
-		R.phead = (R.phead + 1) % R.pcap;
-		R.plen--;
-	}
-	push_entries();
+	conn_reply(&sc->conn, f, buf_head(&b), buf_used(&b));
+	buf_free(&b);
 }
 
 /* raftd_handle_status - leader, peers, term and indexes */
@@ -224,125 +304,115 @@ static void
 raftd_handle_status(struct sconn *sc, const struct frame *f)
 {
 	struct buf b;
+	size_t i;
 
 	buf_init(&b);
-	attr_put_str(&b, A_LEADER, R.self);
-	attr_put_str(&b, A_PEER, R.self);
-	attr_put_u64(&b, A_TERM, R.term);
+	attr_put_str(&b, A_LEADER, node_leader_addr());
+	for (i = 0; R.started && i < R.r.config.n; i++)
+		if (*peers_addr(R.r.config.ids[i]) != '\0')
+			attr_put_str(&b, A_PEER, peers_addr(R.r.config.ids[i]));
+	attr_put_u64(&b, A_TERM, R.started ? R.r.term : 0);
 	attr_put_u64(&b, A_INDEX, R.log.last);
-	attr_put_u64(&b, A_COMMIT, R.log.synced);
+	attr_put_u64(&b, A_COMMIT, R.started ? R.r.commit : 0);
 	attr_put_u64(&b, A_APPLIED, R.applied);
 	conn_reply(&sc->conn, f, buf_head(&b), buf_used(&b));
 	buf_free(&b);
 }
 
-/* raftd_conn_closed - forget a subscriber or orphan a writer's requests */
 static void
 raftd_conn_closed(struct sconn *sc)
 {
-	size_t i;
-
-	if (sc == R.sub) {
-		log_warn("kvd disconnected at applied index %" PRIu64,
-		    R.applied);
-		R.sub = NULL;
-	}
-	for (i = 0; i < R.plen; i++)
-		if (R.pend[(R.phead + i) % R.pcap].sc == sc)
-			R.pend[(R.phead + i) % R.pcap].sc = NULL;
+	feed_closed(sc);
 }
 
-static const struct handler raftd_handlers[] = {
+static const struct handler local_handlers[] = {
 	{ MSG_RAFT_APPLY, "apply", raftd_handle_apply },
 	{ MSG_RAFT_SUBSCRIBE, "subscribe", raftd_handle_subscribe },
 	{ MSG_RAFT_APPLIED, "applied", raftd_handle_applied },
 	{ MSG_RAFT_STATUS, "status", raftd_handle_status },
+	{ MSG_RAFT_CONFIGURATION, "configuration", raftd_handle_configuration },
+	{ MSG_RAFT_REMOVE_PEER, "remove-peer", raftd_handle_remove_peer },
 	{ 0, NULL, NULL }
 };
 
-/* raftd_lock - one raftd per data dir, or two would write one log */
-static int
-raftd_lock(char *err, size_t errlen)
-{
-	char path[4200];
-
-	snprintf(path, sizeof(path), "%s/LOCK", R.dir);
-	if ((R.lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0 ||
-	    flock(R.lockfd, LOCK_EX | LOCK_NB) < 0) {
-		snprintf(err, errlen, "%s: %s (is another cairn-raftd "
-		    "running on this data dir?)", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
+/* The server RPC port: other servers, and client agents. */
+static const struct handler remote_handlers[] = {
+	{ MSG_RAFT_PEER, "peer", raftd_handle_peer },
+	{ MSG_RAFT_APPLY, "apply", raftd_handle_apply },
+	{ MSG_RAFT_STATUS, "status", raftd_handle_status },
+	{ MSG_RAFT_CONFIGURATION, "configuration", raftd_handle_configuration },
+	{ MSG_RAFT_REMOVE_PEER, "remove-peer", raftd_handle_remove_peer },
+	{ 0, NULL, NULL }
+};
 
 static int
 raftd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 {
-	char sock[4200], vote[128];
-	unsigned char noop[12];
-	struct buf b;
+	char sock[4200];
 
-	R.loop = loop;
-	snprintf(R.dir, sizeof(R.dir), "%s/raft", cfg->data_dir);
-	if (mkdir(R.dir, 0700) == -1 && errno != EEXIST) {
-		snprintf(err, errlen, "mkdir %s: %s", R.dir, strerror(errno));
-		return -1;
-	}
 	if (!cfg->server) {
 		snprintf(err, errlen, "cairn-raftd runs on servers only "
 		    "(set \"server\": true); client agents do not need it");
 		return -1;
 	}
-	if (raftd_lock(err, errlen) < 0 ||
-	    raft_meta_load(R.dir, &R.term, vote, sizeof(vote), err,
-	    errlen) < 0 || raft_log_open(&R.log, R.dir, 0, err, errlen) < 0)
+	R.loop = loop;
+	TAILQ_INIT(&R.held);
+	ev_timer_init(&R.hold_timer, hold_cb, 0.1, 0.1);
+	snprintf(R.node, sizeof(R.node), "%s", cfg->node_name);
+	snprintf(R.node_id, sizeof(R.node_id), "%s", cfg->node_id);
+	snprintf(R.dc, sizeof(R.dc), "%s", cfg->datacenter);
+	snprintf(R.advertise, sizeof(R.advertise), "%s", cfg->advertise_addr);
+	R.port = cfg->port_server;
+	snprintf(R.self, sizeof(R.self), "%s:%d", R.advertise, R.port);
+	R.bootstrap = cfg->bootstrap || cfg->dev;
+	R.expect = cfg->bootstrap_expect;
+	R.id = raftd_id_of(cfg->node_id);
+	if (server_listen_tcp(&R.remote, loop, cfg->bind_addr, R.port,
+	    "raftd", remote_handlers, err, errlen) < 0)
 		return -1;
-	snprintf(R.self, sizeof(R.self), "%s:%d", cfg->advertise_addr,
-	    cfg->port_server);
-	/* A single server elects itself: a new term, opened by a no-op. */
-	R.term++;
-	if (raft_meta_save(R.dir, R.term, cfg->node_id, err, errlen) < 0)
-		return -1;
-	buf_init(&b);
-	attr_put_u32(&b, A_OP, OP_NOOP);
-	memcpy(noop, buf_head(&b), sizeof(noop));
-	buf_free(&b);
-	raft_log_append(&R.log, R.term, 0, noop, sizeof(noop));
-	if (raft_log_sync(&R.log, err, errlen) < 0)
-		return -1;
+	R.remote.on_close = raftd_conn_closed;
 	daemon_sock_path(cfg, "raftd", sock, sizeof(sock));
-	if (server_listen_unix(&R.srv, loop, sock, "raftd", raftd_handlers,
+	if (server_listen_unix(&R.local, loop, sock, "raftd", local_handlers,
 	    err, errlen) < 0)
 		return -1;
-	R.srv.on_close = raftd_conn_closed;
-	ev_prepare_init(&R.commit, commit_cb);
-	ev_prepare_start(loop, &R.commit);
-	log_info("leader for term %" PRIu64 " as %s, log at index %" PRIu64
-	    ", listening on %s", R.term, R.self, R.log.last, sock);
+	R.local.on_close = raftd_conn_closed;
+	peers_init(cfg);
+	if (node_open(cfg, err, errlen) < 0)
+		return -1;
+	log_info("server %s at %s; listening on %s:%d and %s", R.node, R.self,
+	    cfg->bind_addr, R.port, sock);
 	return 0;
 }
 
 static void
 raftd_stop(void)
 {
-	char err[256];
+	struct held *h;
 
-	if (raft_log_sync(&R.log, err, sizeof(err)) < 0)
-		log_error("%s", err);
-	server_stop(&R.srv);
-	raft_log_close(&R.log);
+	while ((h = TAILQ_FIRST(&R.held)) != NULL) {
+		TAILQ_REMOVE(&R.held, h, entry);
+		free(h);
+	}
+	ev_timer_stop(R.loop, &R.hold_timer);
+	feed_fail_all("cairn-raftd is stopping");
+	server_stop(&R.local);
+	server_stop(&R.remote);
+	peers_close();
+	node_close();
 	free(R.pend);
 }
 
 static const struct daemon_spec raftd_spec = {
 	.name = "raftd",
-	.summary = "cairn-raftd: the durable Raft log of a cairn server.",
+	.summary = "cairn-raftd: Raft consensus among the cairn servers.",
 	.help =
-"Appends every write to data_dir/raft/log, syncs it (one fdatasync for\n"
-"many concurrent writes), and hands committed entries in order to\n"
-"cairn-kvd, answering each writer with kvd's result. Listens on\n"
-"run_dir/raftd.sock. Runs on servers only.\n",
+"Keeps the replicated log in data_dir/raft: elects a leader among the\n"
+"servers (found through cairn-gossipd; -bootstrap-expect N waits for N of\n"
+"them, -bootstrap or -dev starts alone), replicates and commits writes on\n"
+"a majority, and hands committed entries in order to cairn-kvd. Local\n"
+"daemons use run_dir/raftd.sock; servers and client agents the server\n"
+"RPC port (ports.server, 8300). Timings scale with\n"
+"performance.raft_multiplier (1-10, default 3: 300 ms elections).\n",
 	.init = raftd_init,
 	.stop = raftd_stop,
 };

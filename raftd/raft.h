@@ -15,8 +15,11 @@
  *	4. call raft_advance() with the same update.
  *
  * Messages of an update must not be sent before its persistence is
- * done: a vote or an acknowledgement promises the disk. Nothing in an
- * update stays valid after the next call into the core.
+ * done: a vote or an acknowledgement promises the disk. Nothing may be
+ * called between raft_ready() and raft_advance(), and nothing in an
+ * update stays valid after raft_advance(). After raft_advance() there
+ * may be more ready (a commit that waited for the disk): loop while
+ * raft_has_ready().
  *
  * The core keeps the log since the last snapshot in memory, entries
  * copied in. raft_compact() drops a prefix once the state machine has
@@ -25,7 +28,8 @@
  * Features: elections with randomized timeouts, pre-vote (thesis 9.6),
  * check-quorum (a leader that has not heard from a majority within an
  * election timeout steps down), leader stickiness (a follower that heard
- * from a leader recently ignores (pre)votes), pipelined and batched
+ * from a leader recently, or started recently, ignores (pre)votes but
+ * those of a campaign after TIMEOUT_NOW), pipelined and batched
  * AppendEntries with a per-peer window, commit on a majority of the
  * current term only (5.4.2), InstallSnapshot for a peer behind the
  * compacted log, membership changes one server at a time (4.1: a
@@ -42,6 +46,8 @@
 
 #define RAFT_MAX_NODES		16
 #define RAFT_NONE		0	/* no node: no vote, no leader */
+#define RAFT_MAX_INFLIGHT	64	/* cap on opts.max_inflight */
+#define RAFT_CTX_RING		256	/* heartbeat rounds remembered */
 
 typedef uint64_t raft_id;
 
@@ -95,7 +101,11 @@ struct raft_msg {
 	enum raft_msg_type	 type;
 	raft_id			 from, to;
 	uint64_t		 term;	/* a PREVOTE carries term + 1 */
-	/* PREVOTE, VOTE: the candidate's last log entry */
+	/*
+	 * PREVOTE, VOTE: the candidate's last log entry; ctx is 1 for a
+	 * VOTE of a campaign started by TIMEOUT_NOW (voters then ignore
+	 * leader stickiness), 0 otherwise.
+	 */
 	uint64_t		 last_index, last_term;
 	/* *_RESP: 1 when refused (vote not granted, append rejected) */
 	int			 reject;
@@ -110,16 +120,23 @@ struct raft_msg {
 	 * and hint the follower's last index (for a quick back-off).
 	 */
 	uint64_t		 index, hint;
-	/* APPEND and APPEND_RESP: read context, echoed (ReadIndex) */
+	/*
+	 * APPEND and APPEND_RESP: the leader's heartbeat round, echoed.
+	 * The core numbers the rounds itself (ReadIndex, the lease); it
+	 * is not the ctx given to raft_read_index().
+	 */
 	uint64_t		 ctx;
 	/* SNAPSHOT */
 	uint64_t		 snap_index, snap_term;
 	struct raft_config	 snap_config;
 };
 
-/* A read that may be served once apply_to >= index (ReadIndex, 6.4). */
+/*
+ * A read that may be served once apply_to >= index (ReadIndex, 6.4).
+ * index 0: failed, leadership was lost before a quorum confirmed it.
+ */
 struct raft_read {
-	uint64_t		 ctx;
+	uint64_t		 ctx;	/* the caller's, from raft_read_index */
 	uint64_t		 index;
 };
 
@@ -128,13 +145,21 @@ struct raft_update {
 	int			 hard_changed;
 	uint64_t		 term;
 	raft_id			 vote;
-	uint64_t		 persist_from;	/* 0: no entries */
-	struct raft_entry	*entries;	/* persist_from.. */
-	size_t			 nentries;
-	/* a snapshot received to install before anything else:
-	   snap_index > 0; the log is now empty up to snap_index */
+	/*
+	 * A snapshot received to install before anything else when
+	 * snap_index > 0 (the data came beside the SNAPSHOT message):
+	 * install it, then drop the stored entries up to snap_index.
+	 */
 	uint64_t		 snap_index, snap_term;
 	struct raft_config	 snap_config;
+	/*
+	 * 0: the stored log is unchanged. Otherwise cut it at persist_from
+	 * (drop persist_from and after), then store the entries, which
+	 * start at persist_from (nentries may be 0: a cut only).
+	 */
+	uint64_t		 persist_from;
+	struct raft_entry	*entries;
+	size_t			 nentries;
 	/* 2. send */
 	struct raft_msg		*msgs;
 	size_t			 nmsgs;
@@ -163,10 +188,20 @@ struct raft_progress {
 	raft_id			 id;
 	uint64_t		 match, next;
 	int			 probing;	/* one message at a time */
-	size_t			 inflight;
+	size_t			 inflight;	/* probing: 1 = paused */
+	uint64_t		 inflight_last[RAFT_MAX_INFLIGHT]; /* a ring */
+	size_t			 inflight_head;
 	uint64_t		 last_heard;	/* ms, for check-quorum */
 	int			 snapshotting;
 	uint64_t		 read_ctx;	/* highest ctx acknowledged */
+	uint64_t		 lease_from;	/* when that ctx was sent */
+};
+
+/* A ReadIndex request waiting for its heartbeat round (ctx). */
+struct raft_pending_read {
+	uint64_t		 ctx;	/* the caller's */
+	uint64_t		 index;
+	uint64_t		 round;	/* the msg ctx that must be echoed */
 };
 
 /*
@@ -200,10 +235,16 @@ struct raft {
 	/* leader */
 	struct raft_progress	 prs[RAFT_MAX_NODES];
 	size_t			 nprs;
-	uint64_t		 read_ctx;	/* last ctx sent */
-	struct raft_read	*pending_reads;
+	uint64_t		 read_ctx;	/* last ctx (round) sent */
+	uint64_t		 ctx_sent[RAFT_CTX_RING]; /* round -> ms */
+	struct raft_pending_read *pending_reads;
 	size_t			 npending_reads, cappending_reads;
+	uint64_t		 quorum_due;	/* next check-quorum */
 	raft_id			 transferee;
+	uint64_t		 transfer_deadline;
+	int			 lease_void;	/* TIMEOUT_NOW sent this term */
+	int			 bcast;		/* appends to send at ready */
+	int			 commit_bcast;	/* the commit went up */
 	/* output being built */
 	struct raft_msg		*out;
 	size_t			 nout, capout;
@@ -214,13 +255,19 @@ struct raft {
 	int			 hard_dirty;
 	uint64_t		 install_index;	/* snapshot to hand out */
 	uint64_t		 rng;
+	int			 readying;	/* between ready and advance */
+	void			**garbage;	/* freed at raft_advance */
+	size_t			 ngarbage, capgarbage;
 };
 
 /*
  * raft_init - start from what was persisted: hard state, snapshot
  * metadata (index 0 for none) and the entries after it. A brand-new
  * cluster is bootstrapped by giving every server the same first entry,
- * a RAFT_ENTRY_CONFIG at index 1 term 1 (raft_bootstrap builds it).
+ * a RAFT_ENTRY_CONFIG at index 1 term 1 (raft_bootstrap builds it); a
+ * term below the last entry's is raised to it (and reported). A server
+ * started empty waits for a leader to add it. -1 (logged) when the
+ * entries do not follow the snapshot one by one.
  */
 int	raft_init(struct raft *, const struct raft_opts *, uint64_t term,
 	    raft_id vote, uint64_t snap_index, uint64_t snap_term,
@@ -230,20 +277,49 @@ void	raft_free(struct raft *);
 /* raft_bootstrap - the first entry of a new cluster with these voters */
 void	raft_bootstrap_entry(const struct raft_config *, struct buf *data);
 
-/* Events. Each returns 0, or -1 when refused (e.g. propose on a follower). */
+/*
+ * Events. Each returns 0 (or an index), or -1 (0 for an index) when
+ * refused, e.g. propose on a follower.
+ */
+/*
+ * raft_tick - the core's only clock. Call it on a timer (a few times per
+ * heartbeat_ms) and also just before raft_step(): a voter judges how
+ * recently it heard from the leader (stickiness, and so the leader's
+ * lease) by the last time given here.
+ */
 void	raft_tick(struct raft *, uint64_t now_ms);
 void	raft_step(struct raft *, const struct raft_msg *);
-/* raft_propose - leader only: append; returns the new entry's index */
+/*
+ * raft_propose - leader only, not during a transfer: append; returns
+ * the new entry's index. A RAFT_ENTRY_CONFIG (which may carry the
+ * caller's bytes after the ids) is held to raft_change's rules.
+ */
 uint64_t raft_propose(struct raft *, uint8_t type, const void *, size_t);
-/* raft_change - leader only, one at a time: add or remove one voter */
+/*
+ * raft_change - leader only, one at a time: add or remove one voter.
+ * Refused until the leader has committed an entry of its term and while
+ * a configuration entry is uncommitted (thesis 4.1, and the fix of
+ * the single-server change bug on the raft-dev list).
+ */
 uint64_t raft_change(struct raft *, raft_id id, int add);
-/* raft_read_index - leader only: ask for a safe read point, under ctx */
+/*
+ * raft_read_index - leader with an entry of its term committed: ask for
+ * a safe read point; it comes out in update.reads under ctx.
+ */
 int	raft_read_index(struct raft *, uint64_t ctx);
-/* raft_lease_ok - a leader that heard from a majority within the lease */
-int	raft_lease_ok(const struct raft *);
+/*
+ * raft_lease_ok - a leader (check_quorum on, an entry of its term
+ * committed) whose heartbeats sent within the last election_ms before
+ * now_ms were acknowledged by a majority: no other leader can exist
+ * (6.4.1), provided the voters tick before stepping (see raft_tick).
+ */
+int	raft_lease_ok(const struct raft *, uint64_t now_ms);
 /* raft_transfer - leader: hand leadership to id (TIMEOUT_NOW) */
 int	raft_transfer(struct raft *, raft_id);
-/* raft_compact - the state machine has a snapshot at index: drop before */
+/*
+ * raft_compact - the state machine has a snapshot at index (<= applied):
+ * drop the entries up to it. -1 when index > applied.
+ */
 int	raft_compact(struct raft *, uint64_t index);
 /* raft_snapshot_done - a follower finished sending a snapshot (or not) */
 void	raft_snapshot_done(struct raft *, raft_id, int ok);

@@ -1,0 +1,134 @@
+/*
+ * raftd.h - the adapter that binds the pure Raft core (raft.c) to libev,
+ * TCP, the disk and kvd. One owner for each piece of raftd's state:
+ *
+ *	node.c	the core, its Ready loop, the log and hard state on disk,
+ *		bootstrapping
+ *	peers.c	the other servers: who they are (from gossipd), the
+ *		connections to them, sending Raft messages
+ *	feed.c	kvd: streaming committed entries, results back to the
+ *		writers waiting for them
+ *	main.c	the sockets (run_dir/raftd.sock for local daemons, the
+ *		server RPC port for servers and client agents), the
+ *		request table, writes and their forwarding to the leader
+ */
+#ifndef CAIRN_RAFTD_H
+#define CAIRN_RAFTD_H
+
+#include <ev.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "config.h"
+#include "raft.h"
+#include "raft_log.h"
+#include "rpc.h"
+#include "server.h"
+
+#define RAFTD_MAX_PEERS		RAFT_MAX_NODES
+#define RPC_HOLD_SECS		7.0	/* Consul's rpc_hold_timeout */
+
+struct peer {
+	raft_id		 id;
+	char		 node[64];
+	char		 node_id[40];
+	char		 addr[64];	/* advertise address */
+	int		 port;		/* server RPC port */
+	int		 expect;	/* its bootstrap_expect */
+	int		 alive;
+	int		 dialed;	/* rpc set up */
+	struct rpc	 rpc;
+};
+
+struct pend {
+	uint64_t	 index, term;
+	struct server	*srv;
+	uint64_t	 serial;	/* the writer (server_find) */
+	uint32_t	 id;
+	int		 failed;	/* its entry lost to another leader's */
+};
+
+/* A request waiting for a leader to exist. */
+struct held {
+	struct server	*srv;
+	uint64_t	 serial;
+	uint32_t	 id;
+	uint16_t	 type;
+	double		 deadline;
+	size_t		 len;
+	TAILQ_ENTRY(held) entry;
+	unsigned char	 body[];
+};
+
+struct raftd {
+	struct ev_loop	*loop;
+	/* from the config */
+	char		 node[64], node_id[40];
+	char		 self[128];	/* "advertise:port" */
+	char		 advertise[64];
+	int		 port;
+	int		 bootstrap;	/* -bootstrap or -dev */
+	int		 expect;	/* bootstrap_expect */
+	char		 dc[64];
+	uint64_t	 election_ms, heartbeat_ms;
+	raft_id		 id;
+	/* node.c */
+	struct raft	 r;
+	int		 started;	/* the core is running */
+	struct raft_log	 log;
+	char		 dir[4096];
+	int		 lockfd;
+	ev_timer	 tick;
+	ev_prepare	 ready;
+	raft_id		 last_leader;
+	/* peers.c */
+	struct peer	 peers[RAFTD_MAX_PEERS];
+	size_t		 npeers;
+	struct rpc	 gossip;
+	char		 gossip_path[4200];
+	/* feed.c */
+	struct sconn	*sub;		/* kvd, subscribed */
+	uint64_t	 sub_next;
+	uint64_t	 applied;	/* kvd's last reported index */
+	struct pend	*pend;
+	size_t		 phead, plen, pcap;
+	/* main.c */
+	struct server	 local, remote;
+	TAILQ_HEAD(, held) held;
+	ev_timer	 hold_timer;
+};
+extern struct raftd R;
+
+/* node.c */
+int	node_open(struct config *, char *err, size_t errlen);
+void	node_start_if_ready(void);
+void	node_close(void);
+uint64_t node_now_ms(void);
+raft_id	raftd_id_of(const char *node_id);
+int	node_is_leader(void);
+/* node_leader_addr - "ip:port" of the known leader, or "" */
+const char *node_leader_addr(void);
+
+/* peers.c */
+void	peers_init(struct config *);
+struct peer *peers_find(raft_id);
+void	peers_send(const struct raft_msg *);
+void	peers_close(void);
+/* peers_voters - the servers that would bootstrap together, or 0 */
+size_t	peers_bootstrap_set(struct raft_config *);
+/* peers_addr - "ip:port" of a server, or "" */
+const char *peers_addr(raft_id);
+
+/* feed.c */
+void	feed_push(void);
+void	feed_subscribe(struct sconn *, const struct frame *);
+void	feed_applied(struct sconn *, const struct frame *);
+void	feed_closed(struct sconn *);
+void	feed_pend(uint64_t index, uint64_t term, struct sconn *, uint32_t id);
+void	feed_committed(const struct raft_entry *, size_t);
+void	feed_fail_all(const char *why);
+
+/* main.c */
+void	raftd_dispatch_held(void);
+
+#endif

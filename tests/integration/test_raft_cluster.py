@@ -1,0 +1,143 @@
+"""Raft among real servers on loopback: 3 and 5 servers find each other
+through gossip, bootstrap with bootstrap_expect, elect one leader, forward
+writes from followers, and survive kill -9 of the leader under write load
+without losing an acknowledged write."""
+import json
+import os
+import signal
+import threading
+import time
+import urllib.error
+
+import pytest
+
+
+def cluster(make_agent, n):
+    first = make_agent(wait=False, dev=False,
+                       extra=("-server", "-bootstrap-expect", str(n)))
+    join = "%s:%d" % (first.addr, first.ports["serf-lan"])
+    rest = [make_agent(wait=False, dev=False,
+                       extra=("-server", "-bootstrap-expect", str(n),
+                              "-retry-join", join, "-retry-interval", "1s"))
+            for _ in range(n - 1)]
+    agents = [first] + rest
+    for a in agents:
+        a.wait_up()
+    return agents
+
+
+def leaders(agents):
+    out = {}
+    for a in agents:
+        try:
+            code, body = a.request("GET", "/v1/status/leader", timeout=2)
+            if code == 200:
+                out[a.node] = json.loads(body)
+        except OSError:
+            pass
+    return out
+
+
+def wait_leader(agents, timeout=30, exclude=None):
+    """The leader address all the given agents agree on."""
+    deadline = time.time() + timeout
+    seen = None
+    while time.time() < deadline:
+        seen = leaders(agents)
+        vals = set(seen.values())
+        if len(seen) == len(agents) and len(vals) == 1 and "" not in vals \
+                and exclude not in vals:
+            return vals.pop()
+        time.sleep(0.1)
+    raise AssertionError("no agreed leader: %s" % seen)
+
+
+def by_rpc(agents, addr):
+    for a in agents:
+        if "%s:%d" % (a.addr, a.ports["server"]) == addr:
+            return a
+    raise AssertionError("no agent has RPC address %s" % addr)
+
+
+def put(agent, key, val, timeout=15):
+    return agent.request("PUT", "/v1/kv/" + key, val, timeout=timeout)
+
+
+def wait_value(agent, key, val, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        code, body = agent.request("GET", "/v1/kv/%s?raw" % key)
+        if code == 200 and body == val:
+            return
+        time.sleep(0.05)
+    raise AssertionError("%s never had %s=%r" % (agent.node, key, val))
+
+
+@pytest.mark.parametrize("n", [3, 5])
+def test_elect_and_replicate(make_agent, n):
+    agents = cluster(make_agent, n)
+    leader = wait_leader(agents)
+    code, body = agents[0].request("GET", "/v1/status/peers")
+    peers = json.loads(body)
+    assert len(peers) == n and leader in peers
+    # a write on every server, follower or leader, reaches every server
+    for i, a in enumerate(agents):
+        assert put(a, "rep/%d" % i, b"v%d" % i) == (200, b"true")
+    for a in agents:
+        for i in range(n):
+            wait_value(a, "rep/%d" % i, b"v%d" % i)
+    # CAS through a follower keeps Consul's semantics
+    follower = [a for a in agents if "%s:%d" % (a.addr, a.ports["server"])
+                != leader][0]
+    assert put(follower, "rep/cas?cas=0", b"x") == (200, b"true")
+    assert put(follower, "rep/cas?cas=0", b"y") == (200, b"false")
+
+
+class Writer(threading.Thread):
+    def __init__(self, agents, prefix):
+        super().__init__(daemon=True)
+        self.agents, self.prefix = agents, prefix
+        self.acked = {}
+        self.stop = threading.Event()
+
+    def run(self):
+        i = 0
+        while not self.stop.is_set() and i < 100000:
+            a = self.agents[i % len(self.agents)]
+            key = "%s/%06d" % (self.prefix, i)
+            val = b"v%d" % i
+            try:
+                code, body = put(a, key, val, timeout=15)
+                if (code, body) == (200, b"true"):
+                    self.acked[key] = val
+            except (OSError, urllib.error.URLError):
+                time.sleep(0.02)
+            i += 1
+
+
+def test_kill_leader_under_load(make_agent):
+    agents = cluster(make_agent, 3)
+    leader = wait_leader(agents)
+    old = by_rpc(agents, leader)
+    survivors = [a for a in agents if a is not old]
+    w = Writer(survivors, "failover")
+    w.start()
+    time.sleep(1.5)
+    before = len(w.acked)
+    assert before > 0
+    # kill the leader's whole agent: every daemon of that server
+    os.killpg(old.proc.pid, signal.SIGKILL)
+    old.proc.wait()
+    new = wait_leader(survivors, exclude=leader)
+    assert new != leader
+    count = len(w.acked)
+    deadline = time.time() + 30
+    while len(w.acked) < count + 50 and time.time() < deadline:
+        time.sleep(0.05)
+    w.stop.set()
+    w.join(30)
+    assert len(w.acked) >= count + 50, "writes did not resume"
+    # every acknowledged write is on both survivors
+    for a in survivors:
+        for key, val in w.acked.items():
+            wait_value(a, key, val, timeout=10)
