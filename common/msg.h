@@ -57,6 +57,13 @@ enum msg_type {
 	MSG_RAFT_REMOVE_PEER = 108,	/* -> A_ADDRESS ("ip:port") or
 					   A_NODE_ID <- A_INDEX of the change;
 					   404 when no such server */
+	MSG_RAFT_READ = 109,		/* a read with a consistency mode:
+					   -> A_MODE A_CMD_TYPE (a kvd read's
+					   message type) A_CMD (its body)
+					   <- kvd's reply body, plus
+					   A_KNOWN_LEADER A_LAST_CONTACT.
+					   500 "No cluster leader" after the
+					   hold when there is none */
 
 	/* kvd reads. Every reply carries A_INDEX (X-Consul-Index). */
 	MSG_KV_GET = 200,		/* -> A_KEY [A_RECURSE]
@@ -222,6 +229,10 @@ enum msg_attr {
 	A_RAFT_ENTRY = 85,	/* nested: A_INDEX A_TERM A_ENTRY_TYPE A_DATA */
 	A_VOTER = 86,		/* u8 */
 	A_IS_LEADER = 87,	/* u8 */
+	A_MODE = 88,		/* u8: 0 default, 1 consistent, 2 stale */
+	A_CMD_TYPE = 89,	/* u32 */
+	A_KNOWN_LEADER = 90,	/* u8 */
+	A_LAST_CONTACT = 91,	/* u64 ms since the leader was heard */
 };
 
 #endif

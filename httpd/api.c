@@ -54,21 +54,65 @@ api_json_begin(struct http_req *req, struct json *j, struct buf *b)
 	json_init(j, b, http_req_param(req, "pretty") != NULL);
 }
 
-/* api_reply_json - Consul sends these on every read */
+/*
+ * api_reply_json - 200 with Consul's headers. A reply from a read carries
+ * what raftd knew of the leader; other answers are the agent's own.
+ */
 void
-api_reply_json(struct http_req *req, struct buf *b, uint64_t index)
+api_reply_json(struct http_req *req, struct buf *b, uint64_t index,
+    const struct frame *f)
 {
+	struct attr tab[ATTR_TAB];
+	uint64_t known = 1, contact = 0;
 	char hdrs[256];
+	int n = 0;
 
+	if (f != NULL && attr_index(f->body, f->len, tab, ATTR_TAB) == 0) {
+		attr_u64(&tab[A_KNOWN_LEADER], &known);
+		attr_u64(&tab[A_LAST_CONTACT], &contact);
+	}
+	hdrs[0] = '\0';
 	if (index > 0)
-		snprintf(hdrs, sizeof(hdrs), "X-Consul-Index: %" PRIu64 "\r\n"
-		    "X-Consul-KnownLeader: true\r\nX-Consul-LastContact: 0\r\n",
-		    index);
-	else
-		hdrs[0] = '\0';
+		n = snprintf(hdrs, sizeof(hdrs), "X-Consul-Index: %" PRIu64
+		    "\r\n", index);
+	if (f != NULL || index > 0)
+		snprintf(hdrs + n, sizeof(hdrs) - n, "X-Consul-KnownLeader: "
+		    "%s\r\nX-Consul-LastContact: %" PRIu64 "\r\n",
+		    known ? "true" : "false", contact);
 	http_reply(req, 200, "application/json", hdrs, buf_head(b),
 	    buf_used(b));
 	buf_free(b);
+}
+
+/*
+ * api_read - a read of kvd's through raftd, in the consistency mode the
+ * request asks for (?stale, ?consistent, or the default)
+ */
+int
+api_read(struct http_req *req, uint16_t type, const struct buf *body,
+    rpc_cb *cb)
+{
+	int stale = http_req_param(req, "stale") != NULL;
+	int consistent = http_req_param(req, "consistent") != NULL;
+	struct buf b;
+	size_t nest;
+	int rc;
+
+	if (stale && consistent) {
+		http_reply_text(req, 400, "Cannot specify ?stale with "
+		    "?consistent, conflicting semantics.");
+		return -1;
+	}
+	buf_init(&b);
+	attr_put_u8(&b, A_MODE, stale ? 2 : consistent ? 1 : 0);
+	attr_put_u32(&b, A_CMD_TYPE, type);
+	nest = attr_nest_begin(&b, A_CMD);
+	if (body != NULL)
+		buf_append(&b, buf_head(body), buf_used(body));
+	attr_nest_end(&b, nest);
+	rc = api_call(req, &H.raftd, MSG_RAFT_READ, &b, cb);
+	buf_free(&b);
+	return rc;
 }
 
 int

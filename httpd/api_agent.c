@@ -70,7 +70,7 @@ members_done(void *arg, const struct frame *f, const char *err)
 		if (a.type == A_ENTRY)
 			member_json(&j, &a);
 	json_arr_close(&j);
-	api_reply_json(req, &b, 0);
+	api_reply_json(req, &b, 0, NULL);
 }
 
 void
@@ -149,7 +149,7 @@ self_done(void *arg, const struct frame *f, const char *err)
 	json_obj_open(&j);
 	json_obj_close(&j);
 	json_obj_close(&j);
-	api_reply_json(req, &b, 0);
+	api_reply_json(req, &b, 0, NULL);
 }
 
 void
@@ -188,7 +188,7 @@ status_done(void *arg, const struct frame *f, const char *err)
 		json_arr_close(&j);
 	else if (!leader)
 		json_str(&j, "");
-	api_reply_json(req, &b, 0);
+	api_reply_json(req, &b, 0, NULL);
 }
 
 static void

@@ -63,14 +63,14 @@ nodes_done(void *arg, const struct frame *f, const char *err)
 	json_arr_open(&j);
 	for_entries(f, &j, node_json);
 	json_arr_close(&j);
-	api_reply_json(req, &b, reply_index(f));
+	api_reply_json(req, &b, reply_index(f), f);
 }
 
 void
 api_catalog_nodes(struct http_req *req, const char *rest)
 {
 	if (api_method(req, "GET"))
-		api_call(req, &H.kvd, MSG_CAT_NODES, NULL, nodes_done);
+		api_read(req, MSG_CAT_NODES, NULL, nodes_done);
 }
 
 /* node_done - {"Node":{...},"Services":{"id":{...}}}, or null */
@@ -108,7 +108,7 @@ node_done(void *arg, const struct frame *f, const char *err)
 		json_obj_close(&j);
 	} else
 		json_null(&j);
-	api_reply_json(req, &b, reply_index(f));
+	api_reply_json(req, &b, reply_index(f), f);
 }
 
 void
@@ -124,7 +124,7 @@ api_catalog_node(struct http_req *req, const char *node)
 	}
 	buf_init(&b);
 	attr_put_str(&b, A_NODE, node);
-	api_call(req, &H.kvd, MSG_CAT_NODE, &b, node_done);
+	api_read(req, MSG_CAT_NODE, &b, node_done);
 	buf_free(&b);
 }
 
@@ -152,14 +152,14 @@ services_done(void *arg, const struct frame *f, const char *err)
 		json_tags(&j, NULL, a.val, a.len);
 	}
 	json_obj_close(&j);
-	api_reply_json(req, &b, reply_index(f));
+	api_reply_json(req, &b, reply_index(f), f);
 }
 
 void
 api_catalog_services(struct http_req *req, const char *rest)
 {
 	if (api_method(req, "GET"))
-		api_call(req, &H.kvd, MSG_CAT_SERVICES, NULL, services_done);
+		api_read(req, MSG_CAT_SERVICES, NULL, services_done);
 }
 
 /* catalog_service_entry - Consul's flat ServiceNode */
@@ -236,7 +236,7 @@ service_done(void *arg, const struct frame *f, const char *err)
 	json_arr_open(&j);
 	for_entries(f, &j, req->data ? health_entry : catalog_service_entry);
 	json_arr_close(&j);
-	api_reply_json(req, &b, reply_index(f));
+	api_reply_json(req, &b, reply_index(f), f);
 }
 
 /* service_query - catalog/service and health/service */
@@ -260,7 +260,7 @@ service_query(struct http_req *req, const char *name, int health)
 	    strcmp(http_req_param(req, "passing"), "false") != 0)
 		attr_put_u8(&b, A_PASSING, 1);
 	req->data = health ? (void *)1 : NULL;
-	api_call(req, &H.kvd, health ? MSG_HEALTH_SERVICE : MSG_CAT_SERVICE,
+	api_read(req, health ? MSG_HEALTH_SERVICE : MSG_CAT_SERVICE,
 	    &b, service_done);
 	buf_free(&b);
 }
@@ -289,5 +289,5 @@ api_catalog_datacenters(struct http_req *req, const char *rest)
 	json_arr_open(&j);
 	json_str(&j, H.cfg->datacenter);
 	json_arr_close(&j);
-	api_reply_json(req, &b, 0);
+	api_reply_json(req, &b, 0, NULL);
 }

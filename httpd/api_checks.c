@@ -233,7 +233,7 @@ map_done(void *arg, const struct frame *f, const char *err)
 		}
 	}
 	json_obj_close(&j);
-	api_reply_json(req, &b, 0);
+	api_reply_json(req, &b, 0, NULL);
 }
 
 void

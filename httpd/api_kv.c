@@ -83,7 +83,7 @@ kv_get_done(void *arg, const struct frame *f, const char *err)
 			n++;
 		}
 	json_arr_close(&j);
-	api_reply_json(req, &b, index);
+	api_reply_json(req, &b, index, f);
 }
 
 /* kv_keys_done - ["k1","k2"]; an empty non-root prefix is a 404 */
@@ -120,7 +120,7 @@ kv_keys_done(void *arg, const struct frame *f, const char *err)
 		http_reply(req, 404, "text/plain; charset=utf-8", hdr, "", 0);
 		return;
 	}
-	api_reply_json(req, &b, index);
+	api_reply_json(req, &b, index, f);
 }
 
 /* kv_write_done - the result of a write: true or false */
@@ -165,7 +165,7 @@ kv_get(struct http_req *req, const char *key)
 		if (sep != NULL && *sep != '\0')
 			attr_put_str(&b, A_SEPARATOR, sep);
 		req->data = (void *)key;
-		api_call(req, &H.kvd, MSG_KV_KEYS, &b, kv_keys_done);
+		api_read(req, MSG_KV_KEYS, &b, kv_keys_done);
 	} else {
 		if (http_req_param(req, "recurse") != NULL)
 			attr_put_u8(&b, A_RECURSE, 1);
@@ -174,7 +174,7 @@ kv_get(struct http_req *req, const char *key)
 			http_reply_text(req, 400, "Missing key name");
 			return;
 		}
-		api_call(req, &H.kvd, MSG_KV_GET, &b, kv_get_done);
+		api_read(req, MSG_KV_GET, &b, kv_get_done);
 	}
 	buf_free(&b);
 }

@@ -47,7 +47,7 @@ configuration_done(void *arg, const struct frame *f, const char *err)
 	json_key(&j, "Index");
 	json_u64(&j, index);
 	json_obj_close(&j);
-	api_reply_json(req, &b, index);
+	api_reply_json(req, &b, index, NULL);
 }
 
 void

@@ -44,8 +44,13 @@ int	api_call(struct http_req *, struct rpc *, uint16_t type,
 int	api_failed(struct http_req *, const struct frame *, const char *err);
 /* api_json_begin - a JSON writer honouring ?pretty */
 void	api_json_begin(struct http_req *, struct json *, struct buf *);
-/* api_reply_json - 200 with Consul's headers; index 0 means none */
-void	api_reply_json(struct http_req *, struct buf *, uint64_t index);
+/* api_reply_json - 200 with Consul's headers; index 0 means none; f is
+   the read's reply (leader headers) or NULL */
+void	api_reply_json(struct http_req *, struct buf *, uint64_t index,
+	    const struct frame *f);
+/* api_read - a kvd read through raftd with ?stale / ?consistent */
+int	api_read(struct http_req *, uint16_t type, const struct buf *body,
+	    rpc_cb *);
 /* api_uint_param - 0 absent, 1 parsed, -1 after answering 400 */
 int	api_uint_param(struct http_req *, const char *name, uint64_t *,
 	    const char *what);

@@ -194,6 +194,7 @@ feed_applied(struct sconn *sc, const struct frame *f)
 		R.phead = (R.phead + 1) % R.pcap;
 		R.plen--;
 	}
+	read_ready(NULL, 0);	/* reads waiting for kvd to catch up */
 	feed_push();
 }
 

@@ -91,8 +91,8 @@ hold(struct sconn *sc, const struct frame *f)
  * is not forwarded again, so two servers with stale views cannot bounce
  * it between them.
  */
-static int
-forward(struct sconn *sc, const struct frame *f)
+int
+raftd_forward(struct sconn *sc, const struct frame *f)
 {
 	struct forward *fw;
 	struct peer *p;
@@ -126,7 +126,7 @@ remove_peer(struct sconn *sc, const struct frame *f)
 	size_t i;
 
 	if (!node_is_leader())
-		return forward(sc, f);
+		return raftd_forward(sc, f);
 	attr_index(f->body, f->len, tab, ATTR_TAB);
 	if (attr_strcpy(&tab[A_NODE_ID], want, sizeof(want)) == 0)
 		id = raftd_id_of(want);
@@ -166,8 +166,10 @@ apply(struct sconn *sc, const struct frame *f)
 
 	if (f->type == MSG_RAFT_REMOVE_PEER)
 		return remove_peer(sc, f);
+	if (f->type == MSG_RAFT_READ)
+		return read_try(sc, f);
 	if (!node_is_leader())
-		return forward(sc, f);
+		return raftd_forward(sc, f);
 	/* The leader's kvd gives the result: it must be there. */
 	if (R.sub == NULL) {
 		conn_reply_error(&sc->conn, f, MSG_E_UNAVAIL,
@@ -245,8 +247,11 @@ raftd_handle_peer(struct sconn *sc, const struct frame *f)
 	if (m.type != RAFT_MSG_APPEND && m.type != RAFT_MSG_APPEND_RESP)
 		log_debug("recv %d term %" PRIu64 " reject %d from %016" PRIx64,
 		    m.type, m.term, m.reject, m.from);
-	if (m.to == R.id && R.started)
+	/* The core's clock must not lag a message it judges by time. */
+	if (m.to == R.id && R.started) {
+		raft_tick(&R.r, node_now_ms());
 		raft_step(&R.r, &m);
+	}
 	free(m.entries);
 }
 
@@ -262,8 +267,9 @@ raftd_handle_applied(struct sconn *sc, const struct frame *f)
 	feed_applied(sc, f);
 }
 
+/* raftd_handle_held - requests that wait for a leader when there is none */
 static void
-raftd_handle_remove_peer(struct sconn *sc, const struct frame *f)
+raftd_handle_held(struct sconn *sc, const struct frame *f)
 {
 	if (apply(sc, f) < 0)
 		hold(sc, f);
@@ -331,7 +337,8 @@ static const struct handler local_handlers[] = {
 	{ MSG_RAFT_APPLIED, "applied", raftd_handle_applied },
 	{ MSG_RAFT_STATUS, "status", raftd_handle_status },
 	{ MSG_RAFT_CONFIGURATION, "configuration", raftd_handle_configuration },
-	{ MSG_RAFT_REMOVE_PEER, "remove-peer", raftd_handle_remove_peer },
+	{ MSG_RAFT_REMOVE_PEER, "remove-peer", raftd_handle_held },
+	{ MSG_RAFT_READ, "read", raftd_handle_held },
 	{ 0, NULL, NULL }
 };
 
@@ -341,7 +348,8 @@ static const struct handler remote_handlers[] = {
 	{ MSG_RAFT_APPLY, "apply", raftd_handle_apply },
 	{ MSG_RAFT_STATUS, "status", raftd_handle_status },
 	{ MSG_RAFT_CONFIGURATION, "configuration", raftd_handle_configuration },
-	{ MSG_RAFT_REMOVE_PEER, "remove-peer", raftd_handle_remove_peer },
+	{ MSG_RAFT_REMOVE_PEER, "remove-peer", raftd_handle_held },
+	{ MSG_RAFT_READ, "read", raftd_handle_held },
 	{ 0, NULL, NULL }
 };
 
@@ -377,6 +385,9 @@ raftd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 		return -1;
 	R.local.on_close = raftd_conn_closed;
 	peers_init(cfg);
+	daemon_sock_path(cfg, "kvd", sock, sizeof(sock));
+	rpc_init(&R.kvd, loop, sock, "raftd", "kvd");
+	daemon_sock_path(cfg, "raftd", sock, sizeof(sock));
 	if (node_open(cfg, err, errlen) < 0)
 		return -1;
 	log_info("server %s at %s; listening on %s:%d and %s", R.node, R.self,
@@ -397,6 +408,7 @@ raftd_stop(void)
 	feed_fail_all("cairn-raftd is stopping");
 	server_stop(&R.local);
 	server_stop(&R.remote);
+	rpc_stop(&R.kvd);
 	peers_close();
 	node_close();
 	free(R.pend);

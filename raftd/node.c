@@ -57,6 +57,16 @@ node_is_leader(void)
 	return R.started && R.r.role == RAFT_LEADER;
 }
 
+uint64_t
+node_last_contact_ms(void)
+{
+	uint64_t now = node_now_ms();
+
+	if (!R.started || R.r.role == RAFT_LEADER)
+		return 0;
+	return now > R.r.leader_heard ? now - R.r.leader_heard : 0;
+}
+
 const char *
 node_leader_addr(void)
 {
@@ -242,8 +252,12 @@ ready_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		for (i = 0; i < u.nmsgs; i++)
 			peers_send(&u.msgs[i]);
 		feed_committed(u.committed, u.ncommitted);
+		read_ready(u.reads, u.nreads);
 		raft_advance(&R.r, &u);
 	}
+	if (R.r.role != RAFT_LEADER && R.was_leader)
+		read_lost_leadership();
+	R.was_leader = R.r.role == RAFT_LEADER;
 	if (R.r.leader != R.last_leader) {
 		R.last_leader = R.r.leader;
 		if (R.r.leader == RAFT_NONE)

@@ -918,7 +918,7 @@ raft_handle_append(struct raft *r, const struct raft_msg *m)
 	t = m->commit < end ? m->commit : end;
 	if (t > r->commit)
 		r->commit = t;
-	raft_reply_append(r, m, 0, end, 0);
+	raft_reply_append(r, m, 0, end, r->commit);
 }
 
 /*
@@ -933,7 +933,7 @@ raft_handle_snapshot(struct raft *r, const struct raft_msg *m)
 	uint64_t t, at;
 
 	if (m->snap_index <= r->commit) {
-		raft_reply_append(r, m, 0, r->commit, 0);
+		raft_reply_append(r, m, 0, r->commit, r->commit);
 		return;
 	}
 	if (raft_term_at(r, m->snap_index, &t) == 0 && t == m->snap_term) {
@@ -954,7 +954,7 @@ raft_handle_snapshot(struct raft *r, const struct raft_msg *m)
 	r->install_index = m->snap_index;
 	raft_config_before(r, raft_last_index(r), &c, &at);
 	raft_set_config(r, &c, at);
-	raft_reply_append(r, m, 0, m->snap_index, 0);
+	raft_reply_append(r, m, 0, m->snap_index, r->commit);
 }
 
 /*
@@ -1033,9 +1033,18 @@ raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
 	r->bcast = 1;
 	if (pr->match > old_match) {
 		raft_maybe_commit(r);
-		if (r->role == RAFT_LEADER)
-			raft_maybe_timeout_now(r, pr);
+		if (r->role != RAFT_LEADER)
+			return;
+		raft_maybe_timeout_now(r, pr);
 	}
+	/*
+	 * pr's commit (in hint) lags what it could know, and nothing in
+	 * flight will tell it: a heartbeat does, and it is not repeated
+	 * once pr's answer shows it caught up.
+	 */
+	if (!pr->snapshotting && pr->inflight == 0 &&
+	    m->hint < (r->commit < pr->match ? r->commit : pr->match))
+		raft_send_heartbeat(r, pr);
 }
 
 /* raft_reply_vote - a (PRE)VOTE_RESP */

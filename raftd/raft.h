@@ -116,8 +116,10 @@ struct raft_msg {
 	size_t			 nentries;
 	/*
 	 * APPEND_RESP: accepted, index is the last index now known to
-	 * match the leader's; rejected, index is the prev_index refused
-	 * and hint the follower's last index (for a quick back-off).
+	 * match the leader's and hint the follower's commit; rejected,
+	 * index is the prev_index refused and hint the last index that
+	 * may still match (the follower's last, or the one before the
+	 * conflicting term: a quick back-off).
 	 */
 	uint64_t		 index, hint;
 	/*

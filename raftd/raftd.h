@@ -8,6 +8,7 @@
  *		connections to them, sending Raft messages
  *	feed.c	kvd: streaming committed entries, results back to the
  *		writers waiting for them
+ *	read.c	reads with Consul's consistency modes
  *	main.c	the sockets (run_dir/raftd.sock for local daemons, the
  *		server RPC port for servers and client agents), the
  *		request table, writes and their forwarding to the leader
@@ -81,11 +82,14 @@ struct raftd {
 	ev_timer	 tick;
 	ev_prepare	 ready;
 	raft_id		 last_leader;
+	int		 was_leader;
 	/* peers.c */
 	struct peer	 peers[RAFTD_MAX_PEERS];
 	size_t		 npeers;
 	struct rpc	 gossip;
 	char		 gossip_path[4200];
+	/* read.c */
+	struct rpc	 kvd;		/* this server's kvd, for reads */
 	/* feed.c */
 	struct sconn	*sub;		/* kvd, subscribed */
 	uint64_t	 sub_next;
@@ -108,6 +112,8 @@ raft_id	raftd_id_of(const char *node_id);
 int	node_is_leader(void);
 /* node_leader_addr - "ip:port" of the known leader, or "" */
 const char *node_leader_addr(void);
+/* node_last_contact_ms - since the leader was last heard (0 on it) */
+uint64_t node_last_contact_ms(void);
 
 /* peers.c */
 void	peers_init(struct config *);
@@ -128,7 +134,14 @@ void	feed_pend(uint64_t index, uint64_t term, struct sconn *, uint32_t id);
 void	feed_committed(const struct raft_entry *, size_t);
 void	feed_fail_all(const char *why);
 
+/* read.c */
+int	read_try(struct sconn *, const struct frame *);
+void	read_ready(const struct raft_read *, size_t);
+void	read_lost_leadership(void);
+
 /* main.c */
 void	raftd_dispatch_held(void);
+/* raftd_forward - relay a request to the leader; -1 when there is none */
+int	raftd_forward(struct sconn *, const struct frame *);
 
 #endif

@@ -141,3 +141,49 @@ def test_kill_leader_under_load(make_agent):
     for a in survivors:
         for key, val in w.acked.items():
             wait_value(a, key, val, timeout=10)
+
+
+def headers_of(agent, path):
+    import urllib.request
+    req = urllib.request.Request(agent.url + path)
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def test_consistency_modes_and_no_leader(make_agent):
+    agents = cluster(make_agent, 3)
+    leader = wait_leader(agents)
+    assert put(agents[0], "cm/k", b"v") == (200, b"true")
+    for a in agents:
+        wait_value(a, "cm/k", b"v")
+        for mode in ("", "?stale", "?consistent"):
+            code, hdrs, body = headers_of(a, "/v1/kv/cm/k" + mode)
+            assert code == 200, (mode, body)
+            assert hdrs["X-Consul-KnownLeader"] == "true"
+            assert int(hdrs["X-Consul-LastContact"]) >= 0
+            assert json.loads(body)[0]["Key"] == "cm/k"
+    code, _, body = headers_of(agents[0], "/v1/kv/cm/k?stale&consistent")
+    assert code == 400 and b"conflicting" in body
+    # lose the majority: the one left has no leader
+    last = [a for a in agents
+            if "%s:%d" % (a.addr, a.ports["server"]) != leader][0]
+    for a in agents:
+        if a is not last:
+            os.killpg(a.proc.pid, signal.SIGKILL)
+            a.proc.wait()
+    deadline = time.time() + 20
+    while json.loads(last.request("GET", "/v1/status/leader")[1]) != "":
+        assert time.time() < deadline, "the lone server kept a leader"
+        time.sleep(0.2)
+    # held for rpc_hold_timeout, then refused (a hang would time out here)
+    code, body = put(last, "cm/k2", b"x", timeout=30)
+    assert code == 500 and b"No cluster leader" in body
+    code, _, body = headers_of(last, "/v1/kv/cm/k")
+    assert code == 500 and b"No cluster leader" in body
+    # stale reads keep working, and say there is no leader
+    code, hdrs, body = headers_of(last, "/v1/kv/cm/k?stale")
+    assert code == 200 and hdrs["X-Consul-KnownLeader"] == "false"
+    assert json.loads(body)[0]["Key"] == "cm/k"
