@@ -57,6 +57,8 @@ enum msg_type {
 	MSG_RAFT_REMOVE_PEER = 108,	/* -> A_ADDRESS ("ip:port") or
 					   A_NODE_ID <- A_INDEX of the change;
 					   404 when no such server */
+	MSG_RAFT_SNAPSHOT = 110,	/* -> [A_MODE] <- A_INDEX A_DATA (a
+					   fresh snapshot of the state) */
 	MSG_RAFT_READ = 109,		/* a read with a consistency mode:
 					   -> A_MODE A_CMD_TYPE (a kvd read's
 					   message type) A_CMD (its body)

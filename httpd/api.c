@@ -18,12 +18,16 @@ api_call(struct http_req *req, struct rpc *r, uint16_t type,
 {
 	char err[256];
 
-	if (rpc_call(r, type, body ? buf_head(body) : NULL,
+	if (servers_call(r, type, body ? buf_head(body) : NULL,
 	    body ? buf_used(body) : 0, API_TIMEOUT, cb, req, err,
 	    sizeof(err)) == 0)
 		return 0;
-	http_reply_text(req, 503, "%s (cairn-%s may be restarting); "
-	    "retry shortly", err, r->peer);
+	/* No server known: Consul's 500 "No known Consul servers". */
+	if (servers_owns(r))
+		http_reply_text(req, 500, "%s", err);
+	else
+		http_reply_text(req, 503, "%s (cairn-%s may be restarting); "
+		    "retry shortly", err, r->peer);
 	return -1;
 }
 
@@ -95,7 +99,6 @@ api_read(struct http_req *req, uint16_t type, const struct buf *body,
 	int stale = http_req_param(req, "stale") != NULL;
 	int consistent = http_req_param(req, "consistent") != NULL;
 	struct buf b;
-	size_t nest;
 	int rc;
 
 	if (stale && consistent) {
@@ -104,13 +107,10 @@ api_read(struct http_req *req, uint16_t type, const struct buf *body,
 		return -1;
 	}
 	buf_init(&b);
-	attr_put_u8(&b, A_MODE, stale ? 2 : consistent ? 1 : 0);
-	attr_put_u32(&b, A_CMD_TYPE, type);
-	nest = attr_nest_begin(&b, A_CMD);
-	if (body != NULL)
-		buf_append(&b, buf_head(body), buf_used(body));
-	attr_nest_end(&b, nest);
-	rc = api_call(req, &H.raftd, MSG_RAFT_READ, &b, cb);
+	servers_read_body(&b, stale ? SERVERS_READ_STALE : consistent ?
+	    SERVERS_READ_CONSISTENT : SERVERS_READ_DEFAULT, type,
+	    body ? buf_head(body) : NULL, body ? buf_used(body) : 0);
+	rc = api_call(req, H.raftd, MSG_RAFT_READ, &b, cb);
 	buf_free(&b);
 	return rc;
 }

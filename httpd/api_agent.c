@@ -197,7 +197,7 @@ status(struct http_req *req, int peers)
 	if (!api_method(req, "GET"))
 		return;
 	req->data = peers ? (void *)1 : NULL;
-	api_call(req, &H.raftd, MSG_RAFT_STATUS, NULL, status_done);
+	api_call(req, H.raftd, MSG_RAFT_STATUS, NULL, status_done);
 }
 
 void

@@ -207,7 +207,7 @@ kv_put(struct http_req *req, const char *key)
 	attr_put_u64(&b, A_FLAGS, flags);
 	if (has_cas)
 		attr_put_u64(&b, A_CAS, cas);
-	api_call(req, &H.raftd, MSG_RAFT_APPLY, &b, kv_write_done);
+	api_call(req, H.raftd, MSG_RAFT_APPLY, &b, kv_write_done);
 	buf_free(&b);
 }
 
@@ -230,7 +230,7 @@ kv_delete(struct http_req *req, const char *key)
 	attr_put_str(&b, A_KEY, key);
 	if (has_cas && !recurse)
 		attr_put_u64(&b, A_CAS, cas);
-	api_call(req, &H.raftd, MSG_RAFT_APPLY, &b, kv_write_done);
+	api_call(req, H.raftd, MSG_RAFT_APPLY, &b, kv_write_done);
 	buf_free(&b);
 }
 

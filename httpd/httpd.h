@@ -17,6 +17,7 @@
 #include "http_conn.h"
 #include "json.h"
 #include "rpc.h"
+#include "servers.h"
 
 #define API_TIMEOUT	10.0	/* seconds a daemon may take to answer */
 #define CAIRN_VERSION	"0.1.0"
@@ -24,7 +25,15 @@
 struct httpd {
 	struct ev_loop		*loop;
 	struct config		*cfg;
-	struct rpc		 kvd, raftd, gossipd;
+	/*
+	 * raftd and kvd: this server's own over their sockets, or on a
+	 * client agent the connection to a server's RPC port (which
+	 * serves raftd's requests, and kvd reads as MSG_RAFT_READ).
+	 */
+	struct rpc		*raftd, *kvd;
+	struct rpc		 raftd_local, kvd_local;
+	struct servers		 servers;	/* client agents */
+	struct rpc		 gossipd;
 	struct rpc		 checkd;	/* the agent's services, checks */
 	struct http_server	 http;
 };
@@ -84,6 +93,7 @@ void	api_status_leader(struct http_req *, const char *);
 void	api_status_peers(struct http_req *, const char *);
 void	api_operator_raft_configuration(struct http_req *, const char *);
 void	api_operator_raft_peer(struct http_req *, const char *);
+void	api_snapshot(struct http_req *, const char *);
 /* api_join.c */
 void	api_agent_join(struct http_req *, const char *);
 /* api_checks.c */

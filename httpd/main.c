@@ -3,8 +3,9 @@
  *
  * Owns no state: one route table maps each path to a handler, which asks
  * the daemon that owns the data over its Unix socket and formats the
- * answer as Consul does. Keep-alive, pipelining, body limits and timeouts
- * are http_conn.c's.
+ * answer as Consul does. A client agent has no raftd or kvd: their
+ * requests go to a server's RPC port instead (common/servers).
+ * Keep-alive, pipelining, body limits and timeouts are http_conn.c's.
  */
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +46,7 @@ static const struct route routes[] = {
 	{ "/v1/operator/raft/configuration", 0,
 	    api_operator_raft_configuration },
 	{ "/v1/operator/raft/peer",	0, api_operator_raft_peer },
+	{ "/v1/snapshot",		0, api_snapshot },
 	{ NULL, 0, NULL }
 };
 
@@ -85,10 +87,20 @@ httpd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 	httpd_cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	H.cfg = &httpd_cfg;
-	daemon_sock_path(H.cfg, "kvd", path, sizeof(path));
-	rpc_init(&H.kvd, loop, path, "httpd", "kvd");
-	daemon_sock_path(H.cfg, "raftd", path, sizeof(path));
-	rpc_init(&H.raftd, loop, path, "httpd", "raftd");
+	if (H.cfg->server) {
+		daemon_sock_path(H.cfg, "kvd", path, sizeof(path));
+		rpc_init(&H.kvd_local, loop, path, "httpd", "kvd");
+		daemon_sock_path(H.cfg, "raftd", path, sizeof(path));
+		rpc_init(&H.raftd_local, loop, path, "httpd", "raftd");
+		H.kvd = &H.kvd_local;
+		H.raftd = &H.raftd_local;
+	} else {
+		/* A client agent: a server's RPC port stands in for both. */
+		daemon_sock_path(H.cfg, "gossipd", path, sizeof(path));
+		servers_init(&H.servers, loop, path, H.cfg->datacenter,
+		    "httpd");
+		H.kvd = H.raftd = servers_rpc(&H.servers);
+	}
 	daemon_sock_path(H.cfg, "gossipd", path, sizeof(path));
 	rpc_init(&H.gossipd, loop, path, "httpd", "gossipd");
 	daemon_sock_path(H.cfg, "checkd", path, sizeof(path));
@@ -106,8 +118,11 @@ static void
 httpd_stop(void)
 {
 	http_server_stop(&H.http);
-	rpc_stop(&H.kvd);
-	rpc_stop(&H.raftd);
+	if (H.cfg->server) {
+		rpc_stop(&H.kvd_local);
+		rpc_stop(&H.raftd_local);
+	} else
+		servers_stop(&H.servers);
 	rpc_stop(&H.gossipd);
 	rpc_stop(&H.checkd);
 	config_free(&httpd_cfg);
@@ -120,7 +135,8 @@ static const struct daemon_spec httpd_spec = {
 "Serves /v1/kv, /v1/catalog, /v1/health, /v1/agent and /v1/status on\n"
 "addresses.http (client_addr) port ports.http (8500). Owns no state: it\n"
 "asks cairn-kvd, cairn-raftd and cairn-gossipd over their sockets in\n"
-"run_dir, and answers 503 at once while one of them is away.\n",
+"run_dir (on a client agent, a server's RPC port stands in for raftd and\n"
+"kvd), and answers 503 at once while one of them is away.\n",
 	.init = httpd_init,
 	.stop = httpd_stop,
 };

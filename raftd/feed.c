@@ -95,11 +95,9 @@ feed_push(void)
 	if (R.sub == NULL || !R.started)
 		return;
 	upto = R.r.commit < R.log.synced ? R.r.commit : R.log.synced;
-	if (R.sub_next <= R.log.base && R.sub_next <= upto) {
-		/* kvd is behind the compacted log: it needs a snapshot */
-		log_error("kvd needs index %" PRIu64 " but the log starts at %"
-		    PRIu64 "; kvd must be restored from a snapshot",
-		    R.sub_next, R.log.base + 1);
+	if (R.sub_next <= R.log.base) {
+		/* kvd is behind the compacted log: only a snapshot helps */
+		snap_restore_kvd();
 		return;
 	}
 	buf_init(&b);
@@ -143,7 +141,8 @@ feed_subscribe(struct sconn *sc, const struct frame *f)
 		    "SUBSCRIBE needs an index");
 		return;
 	}
-	if (applied > R.log.last) {
+	/* kvd may be at a snapshot ahead of the log's tail (snap.c) */
+	if (applied > R.log.last && applied > snap_file_index()) {
 		log_error("kvd has applied index %" PRIu64 " but the log ends "
 		    "at %" PRIu64 "; was data_dir/raft removed? refusing",
 		    applied, R.log.last);
@@ -155,6 +154,14 @@ feed_subscribe(struct sconn *sc, const struct frame *f)
 	if (R.sub != NULL && R.sub != sc)
 		conn_close(&R.sub->conn, "replaced by a new subscriber");
 	R.sub = sc;
+	if (applied < R.log.base && snap_file_index() >= R.log.base) {
+		/* kvd restores, drops this connection and comes back */
+		conn_reply(&sc->conn, f, NULL, 0);
+		R.applied = applied;
+		R.sub_next = applied + 1;
+		snap_restore_kvd();
+		return;
+	}
 	R.applied = applied;
 	R.sub_next = applied + 1;
 	log_info("kvd subscribed at index %" PRIu64 " (log at %" PRIu64 ")",
@@ -195,6 +202,7 @@ feed_applied(struct sconn *sc, const struct frame *f)
 		R.plen--;
 	}
 	read_ready(NULL, 0);	/* reads waiting for kvd to catch up */
+	snap_maybe(R.snap_threshold, R.trailing);
 	feed_push();
 }
 

@@ -248,7 +248,7 @@ raftd_handle_peer(struct sconn *sc, const struct frame *f)
 		log_debug("recv %d term %" PRIu64 " reject %d from %016" PRIx64,
 		    m.type, m.term, m.reject, m.from);
 	/* The core's clock must not lag a message it judges by time. */
-	if (m.to == R.id && R.started) {
+	if (m.to == R.id && R.started && !snap_offer(&m)) {
 		raft_tick(&R.r, node_now_ms());
 		raft_step(&R.r, &m);
 	}
@@ -273,6 +273,30 @@ raftd_handle_held(struct sconn *sc, const struct frame *f)
 {
 	if (apply(sc, f) < 0)
 		hold(sc, f);
+}
+
+static void
+raftd_handle_snap_chunk(struct sconn *sc, const struct frame *f)
+{
+	snap_chunk(sc, f);
+}
+
+/* raftd_handle_snapshot - GET /v1/snapshot: the leader's, or ?stale */
+static void
+raftd_handle_snapshot(struct sconn *sc, const struct frame *f)
+{
+	struct attr tab[ATTR_TAB];
+	uint64_t mode = 0;
+
+	if (attr_index(f->body, f->len, tab, ATTR_TAB) == 0)
+		attr_u64(&tab[A_MODE], &mode);
+	if (mode != 2 && !node_is_leader()) {
+		if (raftd_forward(sc, f) < 0)
+			conn_reply_error(&sc->conn, f, MSG_E_INTERNAL,
+			    "No cluster leader");
+		return;
+	}
+	snap_api(sc, f);
 }
 
 /* raftd_handle_configuration - the servers of the newest configuration */
@@ -339,12 +363,15 @@ static const struct handler local_handlers[] = {
 	{ MSG_RAFT_CONFIGURATION, "configuration", raftd_handle_configuration },
 	{ MSG_RAFT_REMOVE_PEER, "remove-peer", raftd_handle_held },
 	{ MSG_RAFT_READ, "read", raftd_handle_held },
+	{ MSG_RAFT_SNAPSHOT, "snapshot", raftd_handle_snapshot },
 	{ 0, NULL, NULL }
 };
 
 /* The server RPC port: other servers, and client agents. */
 static const struct handler remote_handlers[] = {
 	{ MSG_RAFT_PEER, "peer", raftd_handle_peer },
+	{ MSG_RAFT_SNAP_CHUNK, "snapshot-chunk", raftd_handle_snap_chunk },
+	{ MSG_RAFT_SNAPSHOT, "snapshot", raftd_handle_snapshot },
 	{ MSG_RAFT_APPLY, "apply", raftd_handle_apply },
 	{ MSG_RAFT_STATUS, "status", raftd_handle_status },
 	{ MSG_RAFT_CONFIGURATION, "configuration", raftd_handle_configuration },

@@ -126,20 +126,21 @@ free_entries(struct raft_entry *e, size_t n)
 }
 
 static struct raft_opts opts;
+static uint64_t snap_index, snap_term;
+static struct raft_config snap_config;
 
 /* core_start - (re)initialise the core from what is on disk */
 static void
 core_start(uint64_t term, raft_id vote)
 {
-	struct raft_config none = { 0 };
 	struct raft_entry *e;
 	size_t n;
 
 	if (R.started)
 		raft_free(&R.r);
 	e = log_entries(&n);
-	if (raft_init(&R.r, &opts, term, vote, 0, 0, &none, e, n,
-	    node_now_ms()) < 0)
+	if (raft_init(&R.r, &opts, term, vote, snap_index, snap_term,
+	    &snap_config, e, n, node_now_ms()) < 0)
 		log_fatal("cannot start Raft from %s", R.dir);
 	free_entries(e, n);
 	R.started = 1;
@@ -158,7 +159,8 @@ node_start_if_ready(void)
 	struct buf data;
 	char err[256];
 
-	if (!R.started || raft_last_index(&R.r) > 0 || R.r.term > 0)
+	if (!R.started || raft_last_index(&R.r) > 0 || R.r.term > 0 ||
+	    snap_index > 0)
 		return;
 	memset(&c, 0, sizeof(c));
 	if (R.bootstrap)
@@ -215,8 +217,7 @@ persist(const struct raft_update *u)
 	size_t i;
 
 	if (u->snap_index > 0)
-		log_fatal("installing a snapshot from the leader is not "
-		    "supported yet (index %" PRIu64 ")", u->snap_index);
+		snap_installed(u);
 	if (u->hard_changed)
 		save_hard(u->term, u->vote);
 	if (u->persist_from > 0) {
@@ -246,11 +247,15 @@ ready_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 	if (!R.started)
 		return;
+	snap_report();
 	for (rounds = 0; rounds < 16 && raft_has_ready(&R.r); rounds++) {
 		raft_ready(&R.r, &u);
 		persist(&u);
 		for (i = 0; i < u.nmsgs; i++)
-			peers_send(&u.msgs[i]);
+			if (u.msgs[i].type == RAFT_MSG_SNAPSHOT)
+				snap_send(&u.msgs[i]);
+			else
+				peers_send(&u.msgs[i]);
 		feed_committed(u.committed, u.ncommitted);
 		read_ready(u.reads, u.nreads);
 		raft_advance(&R.r, &u);
@@ -262,6 +267,10 @@ ready_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		R.last_leader = R.r.leader;
 		if (R.r.leader == RAFT_NONE)
 			log_info("no leader (term %" PRIu64 ")", R.r.term);
+		else if (*peers_addr(R.r.leader) == '\0')
+			log_info("leader is server %016" PRIx64 " (not known "
+			    "through gossip yet; term %" PRIu64 ")", R.r.leader,
+			    R.r.term);
 		else
 			log_info("leader is %s%s (term %" PRIu64 ")",
 			    peers_addr(R.r.leader), R.r.leader == R.id ?
@@ -269,6 +278,17 @@ ready_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	}
 	feed_push();
 	raftd_dispatch_held();
+}
+
+/* config_u64 - a top-level number from the config, or the default */
+static uint64_t
+config_u64(struct config *cfg, const char *key, uint64_t def)
+{
+	struct jv *v = config_raw(cfg, key);
+
+	if (v == NULL || v->type != JV_NUM || v->num < 1)
+		return def;
+	return (uint64_t)v->num;
 }
 
 /* multiplier - Consul's performance.raft_multiplier, 1 (fastest) to 10 */
@@ -318,8 +338,19 @@ node_open(struct config *cfg, char *err, size_t errlen)
 	}
 	if (node_lock(err, errlen) < 0 ||
 	    raft_meta_load(R.dir, &term, vote, sizeof(vote), err,
-	    errlen) < 0 || raft_log_open(&R.log, R.dir, 0, err, errlen) < 0)
+	    errlen) < 0 || snap_load(R.dir, &snap_index, &snap_term,
+	    &snap_config, err, errlen) < 0 ||
+	    raft_log_open(&R.log, R.dir, snap_index, err, errlen) < 0)
 		return -1;
+	/* A crash between saving the snapshot point and cutting the log. */
+	if (R.log.last < snap_index) {
+		if (raft_log_reset(&R.log, snap_index, err, errlen) < 0)
+			return -1;
+	} else if (R.log.base < snap_index &&
+	    raft_log_compact(&R.log, snap_index, err, errlen) < 0)
+		return -1;
+	R.snap_threshold = config_u64(cfg, "raft_snapshot_threshold", 16384);
+	R.trailing = config_u64(cfg, "raft_trailing_logs", 10240);
 	m = multiplier(cfg);
 	R.election_ms = 100 * (uint64_t)m;
 	R.heartbeat_ms = 20 * (uint64_t)m;

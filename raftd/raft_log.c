@@ -318,6 +318,22 @@ raft_log_compact(struct raft_log *l, uint64_t index, char *err,
 	return 0;
 }
 
+/* raft_log_reset - an installed snapshot replaces the whole log */
+int
+raft_log_reset(struct raft_log *l, uint64_t base, char *err, size_t errlen)
+{
+	buf_reset(&l->wbuf);
+	if (ftruncate(l->fd, 0) == -1 || fsync(l->fd) == -1) {
+		snprintf(err, errlen, "truncate %s: %s", l->path,
+		    strerror(errno));
+		return -1;
+	}
+	l->noffs = 0;
+	l->end = 0;
+	l->base = l->last = l->synced = base;
+	return 0;
+}
+
 void
 raft_log_close(struct raft_log *l)
 {

@@ -58,6 +58,8 @@ int	raft_log_truncate(struct raft_log *, uint64_t index, char *err,
 /* raft_log_compact - drop everything up to and including index */
 int	raft_log_compact(struct raft_log *, uint64_t index, char *err,
 	    size_t);
+/* raft_log_reset - drop every entry: the log now starts after base */
+int	raft_log_reset(struct raft_log *, uint64_t base, char *err, size_t);
 void	raft_log_close(struct raft_log *);
 
 /* The persistent term and vote, in dir/meta, replaced atomically. */

@@ -9,6 +9,7 @@
  *	feed.c	kvd: streaming committed entries, results back to the
  *		writers waiting for them
  *	read.c	reads with Consul's consistency modes
+ *	snap.c	snapshots: taking, sending, installing, restoring kvd
  *	main.c	the sockets (run_dir/raftd.sock for local daemons, the
  *		server RPC port for servers and client agents), the
  *		request table, writes and their forwarding to the leader
@@ -72,6 +73,8 @@ struct raftd {
 	int		 expect;	/* bootstrap_expect */
 	char		 dc[64];
 	uint64_t	 election_ms, heartbeat_ms;
+	uint64_t	 snap_threshold;	/* raft_snapshot_threshold */
+	uint64_t	 trailing;		/* raft_trailing_logs */
 	raft_id		 id;
 	/* node.c */
 	struct raft	 r;
@@ -138,6 +141,19 @@ void	feed_fail_all(const char *why);
 int	read_try(struct sconn *, const struct frame *);
 void	read_ready(const struct raft_read *, size_t);
 void	read_lost_leadership(void);
+
+/* snap.c */
+int	snap_load(const char *raftdir, uint64_t *index, uint64_t *term,
+	    struct raft_config *, char *err, size_t errlen);
+uint64_t snap_file_index(void);
+void	snap_maybe(uint64_t threshold, uint64_t trailing);
+void	snap_send(const struct raft_msg *);
+void	snap_report(void);
+void	snap_chunk(struct sconn *, const struct frame *);
+int	snap_offer(const struct raft_msg *);
+void	snap_installed(const struct raft_update *);
+void	snap_restore_kvd(void);
+void	snap_api(struct sconn *, const struct frame *);
 
 /* main.c */
 void	raftd_dispatch_held(void);

@@ -187,3 +187,51 @@ def test_consistency_modes_and_no_leader(make_agent):
     code, hdrs, body = headers_of(last, "/v1/kv/cm/k?stale")
     assert code == 200 and hdrs["X-Consul-KnownLeader"] == "false"
     assert json.loads(body)[0]["Key"] == "cm/k"
+
+
+SNAP_CONFIG = {"snap.json": json.dumps({"raft_snapshot_threshold": 40,
+                                        "raft_trailing_logs": 5})}
+
+
+def test_snapshot_install_on_lagging_follower(make_agent):
+    first = make_agent(wait=False, dev=False, config=SNAP_CONFIG,
+                       extra=("-server", "-bootstrap-expect", "3"))
+    join = "%s:%d" % (first.addr, first.ports["serf-lan"])
+    agents = [first] + [make_agent(wait=False, dev=False, config=SNAP_CONFIG,
+                                   extra=("-server", "-bootstrap-expect",
+                                          "3", "-retry-join", join,
+                                          "-retry-interval", "1s"))
+                        for _ in range(2)]
+    for a in agents:
+        a.wait_up()
+    leader = wait_leader(agents)
+    lagger = [a for a in agents
+              if "%s:%d" % (a.addr, a.ports["server"]) != leader][0]
+    others = [a for a in agents if a is not lagger]
+    # the follower goes away; the others write well past the threshold
+    os.killpg(lagger.proc.pid, signal.SIGKILL)
+    lagger.proc.wait()
+    for i in range(200):
+        assert put(others[i % 2], "snap/%03d" % i, b"v%d" % i) == \
+            (200, b"true")
+    # it comes back on the same data dir and catches up from a snapshot
+    lagger.start(wait=False)
+    lagger.wait_up()
+    for i in range(0, 200, 7):
+        wait_value(lagger, "snap/%03d" % i, b"v%d" % i, timeout=30)
+    wait_value(lagger, "snap/199", b"v199", timeout=30)
+    logs = "".join(a.logtext() for a in agents)
+    assert "log compacted to start at" in logs  # the leader took one
+    deadline = time.time() + 20                 # the line follows the data
+    while "installed the leader's snapshot" not in lagger.logtext():
+        assert time.time() < deadline, "the follower installed no snapshot"
+        time.sleep(0.1)
+    # and the cluster goes on: a write after, everywhere
+    assert put(lagger, "snap/after", b"x") == (200, b"true")
+    for a in agents:
+        wait_value(a, "snap/after", b"x")
+    # GET /v1/snapshot hands out a verified cairn snapshot
+    code, body = others[0].request("GET", "/v1/snapshot")
+    assert code == 200 and body.startswith(b"CAIRNSNAP")
+    r = others[0].cli("snapshot", "save", os.path.join(others[0].dir, "s.snap"))
+    assert r.returncode == 0 and b"Saved and verified snapshot" in r.stdout
