@@ -260,8 +260,12 @@ ready_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		read_ready(u.reads, u.nreads);
 		raft_advance(&R.r, &u);
 	}
-	if (R.r.role != RAFT_LEADER && R.was_leader)
+	if (R.r.role != RAFT_LEADER && R.was_leader) {
+		/* As hashicorp/raft's ErrLeadershipLost: the outcome of
+		   these writes is for the next leader to decide. */
+		feed_fail_all("leadership lost while committing log");
 		read_lost_leadership();
+	}
 	R.was_leader = R.r.role == RAFT_LEADER;
 	if (R.r.leader != R.last_leader) {
 		R.last_leader = R.r.leader;
