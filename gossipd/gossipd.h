@@ -77,5 +77,11 @@ void	join_handle(struct sconn *, const struct frame *);
 /* join_conn_closed - a local peer went: forget its pending joins */
 void	join_conn_closed(struct sconn *);
 void	join_stop(void);
+/*
+ * join_spread - a member was added: push/pull with every alive member
+ * soon, so news of it reaches all at once instead of by chance through
+ * anti-entropy. SWIM's piggybacked dissemination replaces this later.
+ */
+void	join_spread(void);
 
 #endif

@@ -271,6 +271,45 @@ join_ae_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	J.ae_busy = 1;
 }
 
+#define SPREAD_DELAY	0.2	/* coalesce the news of one exchange */
+#define SPREAD_MAX	32	/* exchanges one spread may start */
+
+static ev_timer spread_w;
+
+static void
+spread_done(void *arg, const char *addr, const char *err)
+{
+	if (err != NULL)
+		log_debug("spreading news to %s failed: %s", addr, err);
+}
+
+/* spread_cb - one push/pull with each alive member but ourselves */
+static void
+spread_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	const struct member *m;
+	char err[256];
+	size_t i, n = 0;
+
+	for (i = 0; i < G.members.n && n < SPREAD_MAX; i++) {
+		m = G.members.m[i];
+		if (strcmp(m->name, G.self) == 0 || m->status != MEMBER_ALIVE)
+			continue;
+		if (pushpull_start(m->addr, m->port, spread_done, NULL, err,
+		    sizeof(err)) == 0)
+			n++;
+	}
+}
+
+void
+join_spread(void)
+{
+	if (ev_is_active(&spread_w))
+		return;
+	ev_timer_init(&spread_w, spread_cb, SPREAD_DELAY, 0);
+	ev_timer_start(G.loop, &spread_w);
+}
+
 /* join_config - retry_interval and retry_max */
 static int
 join_config(struct config *cfg, char *err, size_t errlen)
@@ -399,6 +438,7 @@ join_stop(void)
 
 	ev_timer_stop(G.loop, &J.retry_w);
 	ev_timer_stop(G.loop, &J.ae_w);
+	ev_timer_stop(G.loop, &spread_w);
 	while ((b = LIST_FIRST(&J.batches)) != NULL)
 		join_batch_free(b);
 	join_strs_free(J.start, J.nstart);

@@ -122,6 +122,8 @@ pushpull_merge(const void *body, size_t len, const char *from, char *err,
 		if (r == MEMBER_ADDED || r == MEMBER_CHANGED ||
 		    r == MEMBER_REFUTED)
 			gossipd_notify(m);
+		if (r == MEMBER_ADDED)
+			join_spread();
 	}
 	rc = 0;
 done:

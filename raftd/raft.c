@@ -144,6 +144,7 @@ raft_bootstrap_entry(const struct raft_config *c, struct buf *data)
 	raft_config_encode(c, data);
 }
 
+/* raft_role_name - for logs */
 const char *
 raft_role_name(enum raft_role role)
 {
@@ -217,6 +218,7 @@ raft_quorum(const struct raft *r)
 	return r->config.n / 2 + 1;
 }
 
+/* raft_is_voter - is this server in its newest configuration? */
 static int
 raft_is_voter(const struct raft *r)
 {
@@ -706,6 +708,17 @@ raft_send_heartbeat(struct raft *r, struct raft_progress *pr)
 	m->ctx = r->read_ctx;
 }
 
+/* raft_heartbeat_commit - the commit a heartbeat to pr can carry */
+static uint64_t
+raft_heartbeat_commit(const struct raft *r, const struct raft_progress *pr)
+{
+	uint64_t t;
+
+	if (raft_term_at(r, pr->match, &t) < 0)
+		return 0;
+	return r->commit < pr->match ? r->commit : pr->match;
+}
+
 /* raft_heartbeat_round - a new round (ctx) to every peer (6.4, 6.4.1) */
 static void
 raft_heartbeat_round(struct raft *r)
@@ -966,11 +979,13 @@ raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
 {
 	struct raft_progress *pr;
 	uint64_t old_match, next;
+	int new_round = 0;
 
 	if ((pr = raft_progress_of(r, m->from)) == NULL)
 		return;
 	pr->last_heard = r->now;
 	if (m->ctx > pr->read_ctx) {
+		new_round = 1;
 		pr->read_ctx = m->ctx;
 		if (m->ctx <= r->read_ctx &&
 		    r->read_ctx - m->ctx < RAFT_CTX_RING)
@@ -1007,20 +1022,23 @@ raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
 			pr->probing = 0;
 			raft_inflight_reset(pr);
 			pr->next = pr->match + 1;
-		} else {
-			raft_inflight_reset(pr); /* answered: probe again */
+		} else if (new_round) {
+			/* A round answered, not the probe: probe again. */
+			raft_inflight_reset(pr);
 		}
 	} else {
 		raft_inflight_free_to(pr, m->index);
 		if (pr->next <= pr->match)
 			pr->next = pr->match + 1;
-		if (pr->match == old_match &&
+		if (new_round && pr->match == old_match &&
 		    pr->match < raft_last_index(r)) {
 			/*
-			 * No progress (a heartbeat's answer) while pr lags:
-			 * appends may have been lost or refused. An append
-			 * at next - 1, empty if need be, is accepted or
-			 * refused into probing (etcd does the same).
+			 * A heartbeat round answered without progress while
+			 * pr lags: appends may have been lost or refused.
+			 * An append at next - 1, empty if need be, is
+			 * accepted or refused into probing (etcd does this
+			 * on heartbeat answers). Once per round, so that
+			 * answers to it cannot feed themselves.
 			 */
 			if (pr->inflight >= r->o.max_inflight) {
 				pr->inflight_head = (pr->inflight_head + 1) %
@@ -1043,7 +1061,7 @@ raft_handle_append_resp(struct raft *r, const struct raft_msg *m)
 	 * once pr's answer shows it caught up.
 	 */
 	if (!pr->snapshotting && pr->inflight == 0 &&
-	    m->hint < (r->commit < pr->match ? r->commit : pr->match))
+	    m->hint < raft_heartbeat_commit(r, pr))
 		raft_send_heartbeat(r, pr);
 }
 
@@ -1086,14 +1104,34 @@ raft_handle_vote(struct raft *r, const struct raft_msg *m)
 	raft_reply_vote(r, m, grant, r->term);
 }
 
+/* raft_msg_ok - a peer's message the core can read without harm */
+static int
+raft_msg_ok(const struct raft *r, const struct raft_msg *m)
+{
+	size_t i;
+
+	if (m->type < RAFT_MSG_PREVOTE || m->type > RAFT_MSG_TIMEOUT_NOW ||
+	    m->from == RAFT_NONE || m->from == r->o.id || m->to != r->o.id ||
+	    m->snap_config.n > RAFT_MAX_NODES ||
+	    (m->nentries > 0 && m->entries == NULL))
+		return 0;
+	for (i = 0; i < m->nentries; i++)
+		if (m->entries[i].len > 0 && m->entries[i].data == NULL)
+			return 0;
+	return 1;
+}
+
 /* raft_step - one message from a peer */
 void
 raft_step(struct raft *r, const struct raft_msg *m)
 {
 	if (r->readying)
 		log_panic("raft: raft_step between ready and advance");
-	if (m->from == RAFT_NONE || m->from == r->o.id || m->to != r->o.id)
+	if (!raft_msg_ok(r, m)) {
+		log_warn("raft: malformed message from %" PRIu64 " dropped",
+		    m->from);
 		return;
+	}
 	if (m->term > r->term) {
 		switch (m->type) {
 		case RAFT_MSG_PREVOTE:
@@ -1486,8 +1524,10 @@ raft_init(struct raft *r, const struct raft_opts *opts, uint64_t term,
 
 	memset(r, 0, sizeof(*r));
 	r->o = *opts;
-	if (r->o.id == RAFT_NONE) {
-		log_error("raft: a server needs a non-zero id");
+	if (r->o.id == RAFT_NONE ||
+	    (snap_config && snap_config->n > RAFT_MAX_NODES)) {
+		log_error("raft: a server needs a non-zero id and a "
+		    "configuration of at most %d", RAFT_MAX_NODES);
 		return -1;
 	}
 	for (i = 0; i < n; i++)

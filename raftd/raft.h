@@ -33,8 +33,10 @@
  * AppendEntries with a per-peer window, commit on a majority of the
  * current term only (5.4.2), InstallSnapshot for a peer behind the
  * compacted log, membership changes one server at a time (4.1: a
- * server uses the newest configuration in its log, committed or not),
- * ReadIndex (6.4) and a leader lease for reads.
+ * server uses the newest configuration in its log, committed or not;
+ * one outside it never campaigns, unless the entry that removed it is
+ * not known to be committed), ReadIndex (6.4) and a leader lease for
+ * reads, leadership transfer (3.10).
  */
 #ifndef CAIRN_RAFT_H
 #define CAIRN_RAFT_H
@@ -149,8 +151,9 @@ struct raft_update {
 	raft_id			 vote;
 	/*
 	 * A snapshot received to install before anything else when
-	 * snap_index > 0 (the data came beside the SNAPSHOT message):
-	 * install it, then drop the stored entries up to snap_index.
+	 * snap_index > 0 (the data came beside the SNAPSHOT message with
+	 * that snap_index): install it, then drop the stored entries up to
+	 * snap_index. The commit and applied index are now snap_index.
 	 */
 	uint64_t		 snap_index, snap_term;
 	struct raft_config	 snap_config;
@@ -194,7 +197,7 @@ struct raft_progress {
 	uint64_t		 inflight_last[RAFT_MAX_INFLIGHT]; /* a ring */
 	size_t			 inflight_head;
 	uint64_t		 last_heard;	/* ms, for check-quorum */
-	int			 snapshotting;
+	int			 snapshotting;	/* only heartbeats meanwhile */
 	uint64_t		 read_ctx;	/* highest ctx acknowledged */
 	uint64_t		 lease_from;	/* when that ctx was sent */
 };
@@ -268,15 +271,17 @@ struct raft {
  * cluster is bootstrapped by giving every server the same first entry,
  * a RAFT_ENTRY_CONFIG at index 1 term 1 (raft_bootstrap builds it); a
  * term below the last entry's is raised to it (and reported). A server
- * started empty waits for a leader to add it. -1 (logged) when the
- * entries do not follow the snapshot one by one.
+ * started empty waits for a leader to add it. The committed entries after
+ * the snapshot come out to apply again (commit is not stored): skip
+ * those the state machine has. -1 (logged) when the entries do not
+ * follow the snapshot one by one.
  */
 int	raft_init(struct raft *, const struct raft_opts *, uint64_t term,
 	    raft_id vote, uint64_t snap_index, uint64_t snap_term,
 	    const struct raft_config *snap_config,
 	    const struct raft_entry *entries, size_t n, uint64_t now);
 void	raft_free(struct raft *);
-/* raft_bootstrap - the first entry of a new cluster with these voters */
+/* raft_bootstrap_entry - index 1's data for a new cluster of these voters */
 void	raft_bootstrap_entry(const struct raft_config *, struct buf *data);
 
 /*
@@ -316,14 +321,24 @@ int	raft_read_index(struct raft *, uint64_t ctx);
  * (6.4.1), provided the voters tick before stepping (see raft_tick).
  */
 int	raft_lease_ok(const struct raft *, uint64_t now_ms);
-/* raft_transfer - leader: hand leadership to id (TIMEOUT_NOW) */
+/*
+ * raft_transfer - leader: hand leadership to voter id. Proposals are
+ * refused until it ends; id is brought up to date, then sent TIMEOUT_NOW
+ * (after which this leader's lease is void for the term). Given up after
+ * election_ms.
+ */
 int	raft_transfer(struct raft *, raft_id);
 /*
  * raft_compact - the state machine has a snapshot at index (<= applied):
  * drop the entries up to it. -1 when index > applied.
  */
 int	raft_compact(struct raft *, uint64_t index);
-/* raft_snapshot_done - a follower finished sending a snapshot (or not) */
+/*
+ * raft_snapshot_done - the adapter sent the snapshot a SNAPSHOT message
+ * to id announced (its data at that message's snap_index, the core's
+ * snapshot when the update came out), ok 1; or could not, ok 0, and the
+ * core will probe and send one again.
+ */
 void	raft_snapshot_done(struct raft *, raft_id, int ok);
 
 /* The Ready loop. */

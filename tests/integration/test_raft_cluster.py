@@ -125,9 +125,8 @@ def test_kill_leader_under_load(make_agent):
     time.sleep(1.5)
     before = len(w.acked)
     assert before > 0
-    # kill the leader's whole agent: every daemon of that server
-    os.killpg(old.proc.pid, signal.SIGKILL)
-    old.proc.wait()
+    # kill -9 the leader's whole agent: every daemon of that server
+    old.crash()
     new = wait_leader(survivors, exclude=leader)
     assert new != leader
     count = len(w.acked)
@@ -172,8 +171,7 @@ def test_consistency_modes_and_no_leader(make_agent):
             if "%s:%d" % (a.addr, a.ports["server"]) != leader][0]
     for a in agents:
         if a is not last:
-            os.killpg(a.proc.pid, signal.SIGKILL)
-            a.proc.wait()
+            a.crash()
     deadline = time.time() + 20
     while json.loads(last.request("GET", "/v1/status/leader")[1]) != "":
         assert time.time() < deadline, "the lone server kept a leader"
@@ -209,8 +207,7 @@ def test_snapshot_install_on_lagging_follower(make_agent):
               if "%s:%d" % (a.addr, a.ports["server"]) != leader][0]
     others = [a for a in agents if a is not lagger]
     # the follower goes away; the others write well past the threshold
-    os.killpg(lagger.proc.pid, signal.SIGKILL)
-    lagger.proc.wait()
+    lagger.crash()
     for i in range(200):
         assert put(others[i % 2], "snap/%03d" % i, b"v%d" % i) == \
             (200, b"true")

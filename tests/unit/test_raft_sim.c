@@ -8,8 +8,12 @@
  * that come and go (some one-way), crashes that lose whatever an update
  * had not yet persisted (a crash may come between persisting and
  * raft_advance), compaction with snapshots sent to lagging servers,
- * proposals, reads, leadership transfers. After every step (one
- * delivery, tick or client action) the Raft safety properties are
+ * proposals, reads, leadership transfers, and sometimes several
+ * messages stepped before one update (as the adapter does). Four runs in
+ * ten are storms: messages as late as an election timeout, much loss,
+ * crashes all the time, new leaders that die young, 5-20 s of it, so
+ * that the schedules of Figures 3.7 and 3.8 come up. After every step
+ * (one delivery, tick or client action) the Raft safety properties are
  * checked (thesis Figure 3.2):
  *
  *	election safety		at most one leader per term, ever
@@ -22,9 +26,18 @@
  *				index, with no gap
  *
  * and, for reads, that a ReadIndex point or a lease covers everything
- * committed before. Then the network heals and crashes stop: a leader
- * must emerge and every proposal made from then on must be applied by
- * every voter within a bounded simulated time.
+ * committed before, plus the durability contract (a vote is never
+ * cast twice in a term on disk, no gap is ever written). Then the
+ * network heals and crashes stop: a stable leader must emerge, every
+ * proposal made from then on (by a client with a bounded window) must
+ * be applied within 20 election timeouts, and every voter must have
+ * applied them all within 200.
+ *
+ * The checks fail when a rule is broken on purpose: a core that counts
+ * replicas of an old term to commit, grants votes without comparing
+ * logs, skips the prev check, votes twice, counts refused votes, keeps
+ * a stale log after a snapshot or voids no lease after TIMEOUT_NOW is
+ * caught within the default runs.
  *
  *	RAFT_RUNS=n RAFT_SEED=s	runs s .. s+n-1 (default 2000 from 1)
  *	RAFT_TRACE=1		print every event (use with one run)
@@ -123,13 +136,15 @@ struct node {
 	uint64_t		 sm_applied, sm_hash;
 	uint64_t		*hash_at;	/* sm_hash after index i */
 	size_t			 cap_hash;
-	/* a snapshot delivered, for the update that installs it */
-	uint64_t		 pend_snap_index, pend_snap_hash;
+	/* snapshots delivered since the last update: one may install */
+	uint64_t		 pend_snap_index[32], pend_snap_hash[32];
+	size_t			 npend_snap;
 	/* leader append-only */
 	uint64_t		 lead_term, lead_last, lead_last_term;
 	uint64_t		 ready_lead_term;
 	uint64_t		 seen_commit;
 	uint64_t		 restart_at;
+	uint64_t		 crash_at;	/* a scheduled crash */
 };
 
 enum ev_type { EV_MSG, EV_SNAPDONE };
@@ -155,7 +170,7 @@ struct read {
 };
 
 struct prop {
-	uint64_t		 at;
+	uint64_t		 at, applied_at;
 	uint64_t		 index;	/* 0: not applied yet */
 	char			 data[24];
 };
@@ -201,7 +216,11 @@ static struct sim {
 	uint64_t		 next_value;
 	struct prop		*props;
 	size_t			 nprops, capprops;
+	size_t			 unapplied;	/* proposals not applied yet */
 	uint64_t		 stable_at;	/* a leader after healing */
+	uint64_t		 last_prop;	/* when proposals stopped */
+	size_t			 props_ok;
+	uint64_t		 props_need;
 	uint64_t		 nmsgs, nevents, nelections;
 } S;
 
@@ -323,14 +342,15 @@ reg_check(const char *where, raft_id id, const struct raft_entry *e,
 	    i = (i + 1) & (S.capreg - 1))
 		if (r->index == e->index && r->term == e->term) {
 			if (r->hash != h)
-				fail("log matching: %s of %" PRIu64 " has other "
-				    "data at index %" PRIu64 " term %" PRIu64,
-				    where, id, e->index, e->term);
+				fail("log matching: %s of %" PRIu64 " has "
+				    "other data at index %" PRIu64 " term %"
+				    PRIu64, where, id, e->index, e->term);
 			else if (r->prev_term != prev_term)
-				fail("log matching: %s of %" PRIu64 " has entry "
-				    "%" PRIu64 "/%" PRIu64 " after term %" PRIu64
-				    ", elsewhere after %" PRIu64, where, id,
-				    e->index, e->term, prev_term, r->prev_term);
+				fail("log matching: %s of %" PRIu64 " has "
+				    "entry %" PRIu64 "/%" PRIu64 " after term %"
+				    PRIu64 ", elsewhere after %" PRIu64, where,
+				    id, e->index, e->term, prev_term,
+				    r->prev_term);
 			return;
 		}
 	r->index = e->index;
@@ -596,10 +616,15 @@ persist(struct node *n, const struct raft_update *u)
 		fail("%" PRIu64 ": hard state changed but not reported", n->id);
 	}
 	if (u->snap_index) {
-		if (u->snap_index != n->pend_snap_index)
-			fail("%" PRIu64 " installs snapshot %" PRIu64 " but was "
-			    "sent %" PRIu64, n->id, u->snap_index,
-			    n->pend_snap_index);
+		for (i = 0; i < n->npend_snap; i++)
+			if (n->pend_snap_index[i] == u->snap_index)
+				break;
+		if (i == n->npend_snap) {
+			fail("%" PRIu64 " installs snapshot %" PRIu64 " it was "
+			    "not sent", n->id, u->snap_index);
+			return;
+		}
+		n->pend_snap_hash[0] = n->pend_snap_hash[i];
 		if (u->snap_index <= d->snap_index)
 			fail("%" PRIu64 " installs snapshot %" PRIu64 " over "
 			    "%" PRIu64, n->id, u->snap_index, d->snap_index);
@@ -608,7 +633,7 @@ persist(struct node *n, const struct raft_update *u)
 		d->snap_index = u->snap_index;
 		d->snap_term = u->snap_term;
 		d->snap_config = u->snap_config;
-		d->snap_hash = n->pend_snap_hash;
+		d->snap_hash = n->pend_snap_hash[0];
 		if (d->nlog > 0 && (u->persist_from == 0 ||
 		    u->persist_from > u->snap_index + 1) &&
 		    disk_last(d) >= u->snap_index + 1 &&
@@ -625,8 +650,8 @@ persist(struct node *n, const struct raft_update *u)
 		n->sm_applied = u->snap_index;
 		n->sm_hash = d->snap_hash;
 		node_hash_set(n, u->snap_index, d->snap_hash);
-		n->pend_snap_index = 0;
 	}
+	n->npend_snap = 0;
 	if (u->persist_from) {
 		if (n->r.role == RAFT_LEADER && n->ready_lead_term == u->term &&
 		    u->persist_from <= disk_last(d))
@@ -721,8 +746,11 @@ apply(struct node *n, const struct raft_entry *e)
 	memcpy(num, e->data + 1, e->len - 1);
 	num[e->len - 1] = '\0';
 	k = (size_t)strtoull(num, NULL, 10);
-	if (k < S.nprops && S.props[k].index == 0)
+	if (k < S.nprops && S.props[k].index == 0) {
 		S.props[k].index = e->index;
+		S.props[k].applied_at = S.now;
+		S.unapplied--;
+	}
 }
 
 static void node_crash(struct node *);
@@ -741,6 +769,15 @@ node_ready(struct node *n)
 
 	while (n->up && raft_has_ready(&n->r) && !S.failed) {
 		raft_ready(&n->r, &u);
+		if ((u.nentries && (u.entries == NULL || u.persist_from == 0 ||
+		    u.entries[0].index != u.persist_from)) ||
+		    (u.ncommitted && u.committed == NULL) ||
+		    (u.nmsgs && u.msgs == NULL) ||
+		    (u.nreads && u.reads == NULL)) {
+			fail("%" PRIu64 ": a malformed update", n->id);
+			node_crash(n);	/* nothing may call into it now */
+			return;
+		}
 		crash = chance(S.ready_crash) ? (int)rndn(3) + 1 : 0;
 		if (crash == 1) {
 			trace("%" PRIu64 " crashes before persisting", n->id);
@@ -758,6 +795,10 @@ node_ready(struct node *n)
 			    u.persist_from - 1, pt);
 		}
 		persist(n, &u);
+		if (S.failed) {
+			node_crash(n);
+			return;
+		}
 		if (crash == 2) {
 			trace("%" PRIu64 " crashes after persisting", n->id);
 			node_crash(n);
@@ -766,7 +807,8 @@ node_ready(struct node *n)
 		for (i = 0; i < u.nmsgs; i++) {
 			trace("%" PRIu64 "->%" PRIu64 " %s t%" PRIu64
 			    " prev %" PRIu64 "/%" PRIu64 " n%zu c%" PRIu64
-			    " idx %" PRIu64 " hint %" PRIu64 "%s", u.msgs[i].from,
+			    " idx %" PRIu64 " hint %" PRIu64 "%s",
+			    u.msgs[i].from,
 			    u.msgs[i].to, msg_name(u.msgs[i].type),
 			    u.msgs[i].term, u.msgs[i].prev_index,
 			    u.msgs[i].prev_term, u.msgs[i].nentries,
@@ -826,8 +868,9 @@ node_start(struct node *n)
 	n->seen_commit = n->r.commit;
 	n->lead_term = 0;
 	n->ready_lead_term = 0;
-	n->pend_snap_index = 0;
+	n->npend_snap = 0;
 	n->restart_at = 0;
+	n->crash_at = 0;
 	n->next_tick = S.now + 1 + rndn(S.tick_ms);
 	trace("%" PRIu64 " starts: term %" PRIu64 " last %" PRIu64
 	    " snap %" PRIu64, n->id, d->term, disk_last(d), d->snap_index);
@@ -859,6 +902,10 @@ check_node(struct node *n)
 	if (!n->up || S.failed)
 		return;
 	last = raft_last_index(r);
+	/* In a storm a leader may die just after committing, too. */
+	if (S.storm && !S.healed && r->role == RAFT_LEADER &&
+	    r->commit > n->seen_commit && n->crash_at == 0 && chance(100))
+		n->crash_at = S.now + 1 + rndn(S.max_delay);
 	if (r->commit > last || r->applied > r->commit ||
 	    r->snap_index > r->applied || r->persisted > last)
 		fail("%" PRIu64 ": snap %" PRIu64 " applied %" PRIu64
@@ -870,6 +917,14 @@ check_node(struct node *n)
 		n->lead_term = 0;
 		return;
 	}
+	/*
+	 * A leader counts once its term and vote for itself are on disk:
+	 * a single voter elects itself within one step, and a crash
+	 * before that update is persisted undoes it unseen (nothing it
+	 * sends leaves before).
+	 */
+	if (n->disk.term != r->term || n->disk.vote != n->id)
+		return;
 	/* Election safety. */
 	if (r->term >= S.cap_terms) {
 		ncap = S.cap_terms ? S.cap_terms : 256;
@@ -901,6 +956,13 @@ check_node(struct node *n)
 				    S.cterm[i]);
 		}
 		n->lead_term = r->term;
+		/*
+		 * In a storm, new leaders often die young: between an old
+		 * entry's acknowledgement and their own no-op's, say
+		 * (Figures 3.7 and 3.8 need a few of those in a row).
+		 */
+		if (S.storm && !S.healed && chance(300))
+			n->crash_at = S.now + 1 + rndn(3 * S.max_delay);
 	} else if (last < n->lead_last || (n->lead_last > r->snap_index &&
 	    (raft_term_at(r, n->lead_last, &t) < 0 ||
 	    t != n->lead_last_term))) {
@@ -926,8 +988,9 @@ check_leases(void)
 		n = &S.nodes[k];
 		if (n->up && raft_lease_ok(&n->r, S.now) &&
 		    n->r.commit < S.commit_max)
-			fail("lease: leader %" PRIu64 " of term %" PRIu64 " has "
-			    "commit %" PRIu64 " but %" PRIu64 " is committed",
+			fail("lease: leader %" PRIu64 " of term %" PRIu64
+			    " has commit %" PRIu64 " but %" PRIu64
+			    " is committed",
 			    n->id, n->r.term, n->r.commit, S.commit_max);
 	}
 }
@@ -1068,6 +1131,8 @@ propose(struct node *l)
 	}
 	p->at = S.now;
 	S.nprops++;
+	S.unapplied++;
+	check_node(l);	/* what the step decided */
 	node_ready(l);
 	check_node(l);
 }
@@ -1117,6 +1182,13 @@ client(void)
 	int what = (int)rndn(100);
 
 	if (what < 70) {
+		/*
+		 * After healing the client keeps a bounded window: some
+		 * configurations (one entry a message, reordering) cannot
+		 * carry more than a few entries per round trip.
+		 */
+		if (S.healed && S.unapplied >= 8)
+			return;
 		if (l != NULL)
 			propose(l);
 		else if (S.stable_at)
@@ -1129,6 +1201,7 @@ client(void)
 			S.reads[S.nreads].node = (int)(l->id - 1);
 			S.reads[S.nreads].gen = l->gen;
 			S.reads[S.nreads++].floor = S.commit_max;
+			check_node(l);	/* what the step decided */
 			node_ready(l);
 			check_node(l);
 		}
@@ -1146,6 +1219,7 @@ client(void)
 		} else if (raft_change(&l->r, id, 1)) {
 			trace("add %" PRIu64, id);
 		}
+		check_node(l);	/* what the step decided */
 		node_ready(l);
 		check_node(l);
 	} else {
@@ -1154,6 +1228,7 @@ client(void)
 		id = l->r.config.ids[rndn(l->r.config.n)];
 		if (id != l->id && raft_transfer(&l->r, id) == 0)
 			trace("%" PRIu64 " transfers to %" PRIu64, l->id, id);
+		check_node(l);	/* what the step decided */
 		node_ready(l);
 		check_node(l);
 	}
@@ -1199,47 +1274,78 @@ heal(void)
 	if (S.max_delay > S.election_ms / 5 + 1)
 		S.max_delay = S.election_ms / 5 + 1;
 	trace("healed");
-	for (k = 0; k < S.nslots; k++)
+	for (k = 0; k < S.nslots; k++) {
+		S.nodes[k].crash_at = 0;
 		if (!S.nodes[k].up) {
 			node_start(&S.nodes[k]);
 			node_ready(&S.nodes[k]);
 		}
+	}
 }
 
-/* check_liveness - at the end: every proposal since stable is everywhere */
+/*
+ * caught_up - every proposal since the leader was stable is applied,
+ * within LIVE_LATENCY election timeouts, and every voter of the
+ * leader's configuration has applied them all. why gets the reason
+ * when not (yet).
+ */
+#define LIVE_LATENCY	20	/* election timeouts, propose to apply */
+#define LIVE_CATCH_UP	200	/* election timeouts to catch up at most */
+
+static int
+caught_up(char *why, size_t len)
+{
+	struct node *l = a_leader(), *n;
+	size_t i;
+
+	/* Proposals before props_ok were found applied in time already. */
+	for (i = S.props_ok; i < S.nprops; i++, S.props_ok++) {
+		if (S.props[i].at < S.stable_at)
+			continue;
+		if (S.props[i].index == 0) {
+			snprintf(why, len, "proposal %zu made at %" PRIu64
+			    " is not applied", i, S.props[i].at);
+			return 0;
+		}
+		if (S.props[i].applied_at - S.props[i].at >
+		    LIVE_LATENCY * S.election_ms) {
+			fail("liveness: proposal %zu made at %" PRIu64 " was "
+			    "applied only at %" PRIu64, i, S.props[i].at,
+			    S.props[i].applied_at);
+			return 0;
+		}
+		if (S.props[i].index > S.props_need)
+			S.props_need = S.props[i].index;
+	}
+	if (l == NULL) {
+		snprintf(why, len, "no leader");
+		return 0;
+	}
+	for (i = 0; i < l->r.config.n; i++) {
+		n = &S.nodes[l->r.config.ids[i] - 1];
+		if (n->sm_applied < S.props_need) {
+			snprintf(why, len, "voter %" PRIu64 " applied %" PRIu64
+			    " of %" PRIu64, n->id, n->sm_applied, S.props_need);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* check_liveness - at the end: a stable leader, and all caught up */
 static void
 check_liveness(void)
 {
-	struct node *l = a_leader(), *n;
-	uint64_t need = 0;
-	size_t i;
+	char why[128];
 
 	if (S.stable_at == 0) {
 		fail("liveness: no stable leader %" PRIu64 " ms after healing",
 		    S.now - S.chaos_end);
 		return;
 	}
-	for (i = 0; i < S.nprops; i++) {
-		if (S.props[i].at < S.stable_at)
-			continue;
-		if (S.props[i].index == 0) {
-			fail("liveness: proposal %zu made at %" PRIu64 " is not "
-			    "applied at %" PRIu64, i, S.props[i].at, S.now);
-			return;
-		}
-		if (S.props[i].index > need)
-			need = S.props[i].index;
-	}
-	if (l == NULL) {
-		fail("liveness: no leader at the end");
-		return;
-	}
-	for (i = 0; i < l->r.config.n; i++) {
-		n = &S.nodes[l->r.config.ids[i] - 1];
-		if (n->sm_applied < need)
-			fail("liveness: voter %" PRIu64 " applied %" PRIu64
-			    " of %" PRIu64, n->id, n->sm_applied, need);
-	}
+	if (!caught_up(why, sizeof(why)))
+		fail("liveness: %" PRIu64 " ms after the last proposal: %s",
+		    S.now - S.last_prop, why);
 }
 
 /* ---- a run ---- */
@@ -1288,6 +1394,7 @@ sim_setup(uint64_t seed)
 		S.crash_rate = 1000;
 		S.ready_crash = (unsigned)rndn(40);
 		S.fault_gap = 10 + S.election_ms;
+		S.loss = 100 + (unsigned)rndn(300);
 		S.storm = 1;
 	}
 	S.opts.election_ms = S.election_ms;
@@ -1297,7 +1404,8 @@ sim_setup(uint64_t seed)
 	S.opts.max_append_bytes = rndn(4) == 0 ? 8 : 64 + rndn(200);
 	S.opts.prevote = (int)rndn(2);
 	S.opts.check_quorum = rndn(4) != 0;
-	S.chaos_end = 1500 + rndn(4000);
+	/* A storm lasts long enough for dozens of terms to come and go. */
+	S.chaos_end = S.storm ? 5000 + rndn(15000) : 1500 + rndn(4000);
 	S.end = S.chaos_end + 60 * S.election_ms;
 	S.next_fault = rndn(500);
 	S.next_client = 0;
@@ -1360,6 +1468,7 @@ deliver(struct ev *e)
 		if (!n->up || n->gen != e->gen)
 			return;
 		raft_snapshot_done(&n->r, e->m.to, e->ok);
+		check_node(n);	/* what the step decided */
 		node_ready(n);
 		check_node(n);
 		return;
@@ -1369,10 +1478,13 @@ deliver(struct ev *e)
 		return;
 	trace("%" PRIu64 "->%" PRIu64 " %s delivered", e->m.from, e->m.to,
 	    msg_name(e->m.type));
-	if (e->m.type == RAFT_MSG_SNAPSHOT &&
-	    e->m.snap_index > n->pend_snap_index) {
-		n->pend_snap_index = e->m.snap_index;
-		n->pend_snap_hash = e->snap_hash;
+	if (e->m.type == RAFT_MSG_SNAPSHOT) {
+		if (n->npend_snap == 32) {
+			fail("more snapshots than the simulation keeps");
+			return;
+		}
+		n->pend_snap_index[n->npend_snap] = e->m.snap_index;
+		n->pend_snap_hash[n->npend_snap++] = e->snap_hash;
 	}
 	raft_tick(&n->r, S.now);	/* as raft.h asks */
 	raft_step(&n->r, &e->m);
@@ -1380,6 +1492,7 @@ deliver(struct ev *e)
 	 * The adapter may step several messages before one update: then
 	 * one update answers for all of them (stale acknowledgements).
 	 */
+	check_node(n);		/* what the step decided */
 	if (!chance(S.batch))
 		node_ready(n);
 	check_node(n);
@@ -1403,10 +1516,15 @@ sim_run(uint64_t seed)
 			t = S.heap[0].at;
 		for (k = 0; k < S.nslots; k++) {
 			n = &S.nodes[k];
-			if (n->up && n->next_tick < t) {
+			if (n->up && n->crash_at && n->crash_at < t &&
+			    n->crash_at <= n->next_tick) {
+				t = n->crash_at;
+				who = k;
+			} else if (n->up && n->next_tick < t) {
 				t = n->next_tick;
 				who = k;
-			} else if (!n->up && n->restart_at && n->restart_at < t) {
+			} else if (!n->up && n->restart_at &&
+			    n->restart_at < t) {
 				t = n->restart_at;
 				who = k;
 			}
@@ -1437,14 +1555,20 @@ sim_run(uint64_t seed)
 			heap_pop(&e);
 			deliver(&e);
 			msg_free(&e.m);
+		} else if (who >= 0 && S.nodes[who].up &&
+		    S.nodes[who].crash_at == S.now) {
+			trace("%" PRIu64 " crashes young", S.nodes[who].id);
+			node_crash(&S.nodes[who]);
 		} else if (who >= 0 && S.nodes[who].up) {
 			n = &S.nodes[who];
 			n->next_tick = S.now + S.tick_ms;
 			raft_tick(&n->r, S.now);
+			check_node(n);	/* what the step decided */
 			node_ready(n);
 			check_node(n);
 		} else if (who >= 0) {
 			node_start(&S.nodes[who]);
+			check_node(&S.nodes[who]);	/* as decided */
 			node_ready(&S.nodes[who]);
 			check_node(&S.nodes[who]);
 		} else if (who == -2) {
@@ -1457,25 +1581,35 @@ sim_run(uint64_t seed)
 			client();
 			S.next_client = S.now + 1 + rndn(30);
 			if (S.healed && S.stable_at &&
-			    S.now > S.stable_at + 10 * S.election_ms)
+			    S.now > S.stable_at + 10 * S.election_ms) {
 				S.next_client = S.end;	/* let it settle */
+				S.last_prop = S.now;
+			}
 		}
 		if (S.healed && S.stable_at == 0 && (l = stable()) != NULL) {
 			S.stable_at = S.now;
 			trace("stable: %" PRIu64 " leads term %" PRIu64, l->id,
 			    l->r.term);
-			S.end = S.now + 30 * S.election_ms;
+			S.end = S.now + (10 + LIVE_CATCH_UP) * S.election_ms;
 		}
 		check_leases();
 		if (S.step % 512 == 0)
 			check_all_logs();
+		/* Done once everything proposed since healing is in. */
+		if (S.last_prop && S.step % 64 == 0 && !S.failed) {
+			char why[128];
+
+			if (caught_up(why, sizeof(why)))
+				break;
+		}
 	}
 	if (!S.failed)
 		check_all_logs();
 	if (!S.failed)
 		check_liveness();
 	if (S.failed)
-		printf("seed %" PRIu64 " step %" PRIu64 " (t=%" PRIu64 "ms): %s\n"
+		printf("seed %" PRIu64 " step %" PRIu64 " (t=%" PRIu64
+		    "ms): %s\n"
 		    "replay: RAFT_SEED=%" PRIu64 " RAFT_RUNS=1 "
 		    "build/tests/test_raft_sim\n", S.seed, S.step, S.now, S.why,
 		    S.seed);
