@@ -143,6 +143,8 @@ enum msg_op {
 				   [A_CHECK_REC{check}...] */
 	OP_CAT_DEREGISTER = 11,	/* A_NODE [A_SERVICE_ID | A_CHECK_ID] */
 	OP_CHECK_STATUS = 12,	/* A_NODE A_CHECK_ID A_STATUS A_OUTPUT */
+	OP_RESTORE = 20,	/* A_DATA: a whole snapshot (kvd/snapshot.c)
+				   replacing the state on every server */
 };
 
 enum msg_attr {

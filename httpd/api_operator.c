@@ -115,10 +115,30 @@ snapshot_done(void *arg, const struct frame *f, const char *err)
 	    tab[A_DATA].val, tab[A_DATA].len);
 }
 
+static void
+restore_done(void *arg, const struct frame *f, const char *err)
+{
+	struct http_req *req = arg;
+	struct attr tab[ATTR_TAB];
+	uint32_t status;
+	char msg[512];
+
+	if (api_failed(req, f, err))
+		return;
+	if (attr_index(f->body, f->len, tab, ATTR_TAB) == 0 &&
+	    attr_u32(&tab[A_STATUS], &status) == 0) {
+		attr_strcpy(&tab[A_MSG], msg, sizeof(msg));
+		http_reply_text(req, status >= 400 && status < 600 ?
+		    (int)status : 500, "%s", msg);
+		return;
+	}
+	http_reply(req, 200, "text/plain; charset=utf-8", NULL, "", 0);
+}
+
 /*
- * api_snapshot - GET /v1/snapshot (?stale: any server's). Restoring with
- * PUT needs a log entry that replaces the whole state on every server;
- * until then it is refused with a clear 501.
+ * api_snapshot - GET /v1/snapshot (?stale: any server's), and PUT, which
+ * replaces the state on every server through one Raft entry that carries
+ * the snapshot (so it is ordered with every other write).
  */
 void
 api_snapshot(struct http_req *req, const char *rest)
@@ -128,9 +148,12 @@ api_snapshot(struct http_req *req, const char *rest)
 	if (!api_method(req, "GET,PUT"))
 		return;
 	if (req->method == HTTP_PUT) {
-		http_reply_text(req, 501, "snapshot restore is not implemented "
-		    "in this cairn yet; restore by starting servers on a "
-		    "data_dir copied from a snapshot's origin");
+		buf_init(&b);
+		attr_put_u32(&b, A_OP, OP_RESTORE);
+		attr_put(&b, A_DATA, buf_head(&req->body),
+		    buf_used(&req->body));
+		api_call(req, H.raftd, MSG_RAFT_APPLY, &b, restore_done);
+		buf_free(&b);
 		return;
 	}
 	buf_init(&b);

@@ -58,6 +58,7 @@ struct http_conn {
 	struct http_req	*req;		/* being parsed, or in flight */
 	char		*next_method;	/* unknown method, next request */
 	size_t		 hdr_bytes;
+	size_t		 body_max;	/* this request's limit */
 	unsigned	 in_flight:1;	/* req is with the handler */
 	unsigned	 closing:1;	/* close once output is written */
 	unsigned	 lingering:1;	/* write side shut, draining */
@@ -483,7 +484,7 @@ conn_on_headers(http_parser *p)
 {
 	struct http_conn *c = p->data;
 	struct http_req *req = c->req;
-	size_t max_body = c->srv->max_body;
+	size_t max_body;
 	const char *expect;
 	int has_body;
 
@@ -502,6 +503,8 @@ conn_on_headers(http_parser *p)
 	req->keep_alive = http_should_keep_alive(p) && !p->upgrade;
 	if (req_set_target(c, req) < 0)
 		return -1;
+	max_body = c->srv->body_limit != NULL ? c->srv->body_limit(req) : 0;
+	c->body_max = max_body = max_body ? max_body : c->srv->max_body;
 
 	if ((p->flags & F_CONTENTLENGTH) && p->content_length > max_body) {
 		conn_body_too_large(c, p->content_length);
@@ -532,7 +535,7 @@ conn_body_too_large(struct http_conn *c, uint64_t size)
 	conn_fail(c, 413, "Request body(%" PRIu64 " bytes) too large, "
 	    "max size: %zu bytes. See https://developer.hashicorp.com/"
 	    "consul/docs/agent/config/config-files#kv_max_value_size.",
-	    size, c->srv->max_body);
+	    size, c->body_max);
 }
 
 /* conn_on_chunk - refuse a chunk that would pass max_body, unread */
@@ -542,7 +545,7 @@ conn_on_chunk(http_parser *p)
 	struct http_conn *c = p->data;
 	uint64_t have = buf_used(&c->req->body);
 
-	if (p->content_length > c->srv->max_body - have) {
+	if (p->content_length > c->body_max - have) {
 		conn_body_too_large(c, have + p->content_length);
 		return -1;
 	}
@@ -557,7 +560,7 @@ conn_on_body(http_parser *p, const char *at, size_t len)
 	struct http_req *req = c->req;
 	size_t have = buf_used(&req->body);
 
-	if (len > c->srv->max_body - have) {
+	if (len > c->body_max - have) {
 		conn_body_too_large(c, (uint64_t)have + len);
 		return -1;
 	}

@@ -50,6 +50,9 @@ struct http_server {
 	ev_timer	 backoff_w;	/* accept paused after EMFILE */
 	http_handler	*handler;
 	size_t		 max_body;
+	/* optional: a request's own body limit, known from its path once
+	   the headers are in (0: max_body) */
+	size_t		(*body_limit)(const struct http_req *);
 	size_t		 max_output;	/* stop reading a client above it */
 	double		 stall_timeout;	/* partial request, unread reply */
 	double		 idle_timeout;	/* keep-alive between requests */

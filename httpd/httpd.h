@@ -19,6 +19,8 @@
 #include "rpc.h"
 #include "servers.h"
 
+/* A snapshot restore travels in one Raft entry (raft_log.h RAFT_REC_MAX) */
+#define SNAPSHOT_MAX_BODY	(30u << 20)
 #define API_TIMEOUT	10.0	/* seconds a daemon may take to answer */
 #define CAIRN_VERSION	"0.1.0"
 

@@ -77,6 +77,18 @@ httpd_request(struct http_req *req)
 
 static struct config httpd_cfg;
 
+/*
+ * httpd_body_limit - kv_max_value_size everywhere, but a snapshot to
+ * restore may be as large as one Raft entry.
+ */
+static size_t
+httpd_body_limit(const struct http_req *req)
+{
+	if (strcmp(req->path, "/v1/snapshot") == 0)
+		return SNAPSHOT_MAX_BODY;
+	return 0;
+}
+
 static int
 httpd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 {
@@ -109,6 +121,7 @@ httpd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 	    H.cfg->port_http, (size_t)H.cfg->kv_max_value_size,
 	    httpd_request, err, errlen) < 0)
 		return -1;
+	H.http.body_limit = httpd_body_limit;
 	log_info("HTTP API on http://%s:%d", H.cfg->http_addr,
 	    http_server_port(&H.http));
 	return 0;

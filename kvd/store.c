@@ -212,6 +212,8 @@ store_apply(struct store *s, DB_TXN *t, uint64_t index, const void *cmd,
 		rc = kv_apply(s, t, index, op, tab, res);
 	else if (op >= OP_CAT_REGISTER && op <= OP_CHECK_STATUS)
 		rc = catalog_apply(s, t, index, op, tab, cmd, len, res);
+	else if (op == OP_RESTORE)
+		rc = store_snapshot_apply(s, t, index, &tab[A_DATA], res);
 	else
 		res_error(res, MSG_E_BADREQ, "unknown operation %u", op);
 	if (rc < 0 || store_meta_put(s, t, "applied", index) < 0)

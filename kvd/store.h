@@ -82,6 +82,10 @@ int	store_snapshot_save(struct store *, const char *path, uint64_t *index,
 int	store_snapshot_restore(struct store *, const char *path,
 	    uint64_t *index, char *err, size_t errlen);
 
+/* snapshot.c: OP_RESTORE, inside the apply transaction */
+int	store_snapshot_apply(struct store *, DB_TXN *, uint64_t index,
+	    const struct attr *data, struct buf *res);
+
 /* res_error - a command's failure, for the writer to read */
 void	res_error(struct buf *res, uint32_t status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

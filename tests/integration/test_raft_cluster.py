@@ -232,3 +232,19 @@ def test_snapshot_install_on_lagging_follower(make_agent):
     assert code == 200 and body.startswith(b"CAIRNSNAP")
     r = others[0].cli("snapshot", "save", os.path.join(others[0].dir, "s.snap"))
     assert r.returncode == 0 and b"Saved and verified snapshot" in r.stdout
+    # restoring it puts every server back to that state, in log order
+    saved = os.path.join(others[0].dir, "s.snap")
+    assert put(others[1], "snap/later", b"gone soon") == (200, b"true")
+    r = others[1].cli("snapshot", "restore", saved)
+    assert r.returncode == 0, r.stderr
+    assert b"Restored snapshot" in r.stdout
+    for a in agents:
+        deadline = time.time() + 20
+        while a.request("GET", "/v1/kv/snap/later?stale")[0] != 404:
+            assert time.time() < deadline, "%s kept snap/later" % a.node
+            time.sleep(0.1)
+        wait_value(a, "snap/after", b"x")
+    # a file that is not a snapshot is refused, and nothing changes
+    code, body = others[0].request("PUT", "/v1/snapshot", b"not a snapshot")
+    assert code == 400 and b"not a cairn snapshot" in body
+    wait_value(others[0], "snap/after", b"x")
