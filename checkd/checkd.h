@@ -17,8 +17,10 @@
 
 #include "check_exec.h"
 #include "checks.h"
+#include "config.h"
 #include "rpc.h"
 #include "server.h"
+#include "servers.h"
 
 /* One running check. */
 struct check {
@@ -43,9 +45,17 @@ struct checkd {
 	size_t			 nsvcs;
 	struct check		**checks;
 	size_t			 nchecks;
-	/* checkd.sock, and the daemons we write to and read from. */
+	/*
+	 * checkd.sock, and the daemons we write to and read from: on a
+	 * server its own raftd and kvd; on a client agent both are the
+	 * connection to a server's RPC port, where kvd reads go wrapped
+	 * in MSG_RAFT_READ (kvd_mode stale) for that server's kvd.
+	 */
 	struct server		 srv;
-	struct rpc		 raftd, kvd;
+	struct rpc		*raftd, *kvd;
+	int			 kvd_mode;	/* SERVERS_READ_* */
+	struct rpc		 raftd_local, kvd_local;
+	struct servers		 servers;
 };
 extern struct checkd D;
 
@@ -69,8 +79,11 @@ void		 run_ttl_update(struct check *, const char *status,
 		    const char *output);
 
 /* sync.c */
-/* sync_init - connect to raftd and kvd at these socket paths */
-void		 sync_init(const char *raftd_path, const char *kvd_path);
+/*
+ * sync_init - connect to raftd and kvd over their sockets in run_dir, or
+ * on a client agent to a server found through gossipd
+ */
+void		 sync_init(const struct config *);
 void		 sync_stop(void);
 /* sync_soon - a full pass on the next loop iteration (coalesced) */
 void		 sync_soon(void);

@@ -3,10 +3,11 @@
  *
  * Reads the service and check definitions from the config (checks.c),
  * runs the checks (run.c), keeps the catalog in step through raftd
- * (sync.c), and answers on run_dir/checkd.sock: TTL updates from the
- * agent API, and the agent's view of its services and checks. SIGHUP
- * re-reads the definitions: checks whose definition did not change keep
- * their state, removed ones stop and are deregistered.
+ * (sync.c; on a client agent, a server's), and answers on
+ * run_dir/checkd.sock: TTL updates from the agent API, and the agent's
+ * view of its services and checks. SIGHUP re-reads the definitions:
+ * checks whose definition did not change keep their state, removed ones
+ * stop and are deregistered.
  *
  * Leaves out (later issues): services and checks registered through the
  * agent API, maintenance mode, HTTP and TCP checks.
@@ -217,7 +218,7 @@ static int
 checkd_init(struct ev_loop *loop, struct config *cfg, char *err,
     size_t errlen)
 {
-	char sock[4200], raftd[4200], kvd[4200];
+	char sock[4200];
 	struct checks_defs defs;
 
 	D.loop = loop;
@@ -238,9 +239,7 @@ checkd_init(struct ev_loop *loop, struct config *cfg, char *err,
 		checks_free(&defs);
 		return -1;
 	}
-	daemon_sock_path(cfg, "raftd", raftd, sizeof(raftd));
-	daemon_sock_path(cfg, "kvd", kvd, sizeof(kvd));
-	sync_init(raftd, kvd);
+	sync_init(cfg);
 	checkd_apply(&defs);
 	log_info("node %s: %zu services, %zu checks; listening on %s",
 	    D.node.node, D.nsvcs, D.nchecks, sock);
@@ -297,10 +296,11 @@ static const struct daemon_spec checkd_spec = {
 	.help =
 "Reads service and check definitions from the config, runs script checks\n"
 "on their interval and expires TTL checks, and keeps the catalog in step\n"
-"through cairn-raftd (a full anti-entropy pass every 60s, and every\n"
-"status change at once). Answers TTL updates and the agent's view of its\n"
-"services and checks on run_dir/checkd.sock. SIGHUP reloads the\n"
-"definitions; unchanged checks keep their state.\n",
+"through cairn-raftd, or on a client agent through a server's RPC port\n"
+"(a full anti-entropy pass every 60s, and every status change at once).\n"
+"Answers TTL updates and the agent's view of its services and checks on\n"
+"run_dir/checkd.sock. SIGHUP reloads the definitions; unchanged checks\n"
+"keep their state.\n",
 	.init = checkd_init,
 	.stop = checkd_stop,
 	.reload = checkd_reload,

@@ -10,12 +10,18 @@
  * is written at once as OP_CHECK_STATUS.
  *
  * A full pass runs every 60 s, just after each (re)connection to raftd
- * or kvd, and 5 s after a write failed. It also reads this node's services from
- * kvd (MSG_CAT_NODE) and their checks (MSG_HEALTH_SERVICE, which lists
- * node checks with each instance) and deregisters what is no longer
- * defined, except the "consul" service and serfHealth, which the servers
- * own. While raftd or kvd is away the checks keep running; the pass on
- * reconnect catches up.
+ * or kvd, and 5 s after a write failed. It also reads this node's
+ * services from kvd (MSG_CAT_NODE) and their checks (MSG_HEALTH_SERVICE,
+ * which lists node checks with each instance) and deregisters what is no
+ * longer defined, except the "consul" service and serfHealth, which the
+ * servers own. While raftd or kvd is away the checks keep running; the
+ * pass on reconnect catches up.
+ *
+ * On a client agent raftd and kvd are one connection to a server's RPC
+ * port (common/servers): the server forwards writes to the leader, and
+ * the reads go wrapped in MSG_RAFT_READ, stale, to that server's kvd.
+ * Stale is enough: a pass only removes what this node no longer defines,
+ * which is right however old the view is.
  *
  * Leaves out: Consul's deferred output-only sync (check_update_interval;
  * here output reaches the catalog with the next pass), and stale node
@@ -27,6 +33,7 @@
 #include <string.h>
 
 #include "checkd.h"
+#include "daemon.h"
 #include "log.h"
 #include "msg.h"
 
@@ -172,7 +179,7 @@ sync_write(struct buf *cmd, int status_write, const char *fmt, ...)
 	char err[256];
 	va_list ap;
 
-	if (!rpc_is_up(&D.raftd))
+	if (!rpc_is_up(D.raftd))
 		return;		/* the pass on reconnect writes it */
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		log_fatal("out of memory");
@@ -180,8 +187,9 @@ sync_write(struct buf *cmd, int status_write, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(w->what, sizeof(w->what), fmt, ap);
 	va_end(ap);
-	if (rpc_call(&D.raftd, MSG_RAFT_APPLY, buf_head(cmd), buf_used(cmd),
-	    SYNC_TIMEOUT, write_done, w, err, sizeof(err)) < 0) {
+	if (servers_call(D.raftd, MSG_RAFT_APPLY, buf_head(cmd),
+	    buf_used(cmd), SYNC_TIMEOUT, write_done, w, err,
+	    sizeof(err)) < 0) {
 		write_failed(w, err, 1);
 		free(w);
 	}
@@ -351,8 +359,9 @@ read_health(const char *name, size_t len)
 	r->gen = S.gen;
 	buf_init(&b);
 	attr_put(&b, A_SERVICE_NAME, name, len);
-	if (rpc_call(&D.kvd, MSG_HEALTH_SERVICE, buf_head(&b), buf_used(&b),
-	    SYNC_TIMEOUT, health_done, r, err, sizeof(err)) < 0)
+	if (servers_read(D.kvd, D.kvd_mode, MSG_HEALTH_SERVICE, buf_head(&b),
+	    buf_used(&b), SYNC_TIMEOUT, health_done, r, err,
+	    sizeof(err)) < 0)
 		free(r);
 	buf_free(&b);
 }
@@ -401,15 +410,15 @@ read_node(void)
 	struct buf b;
 	char err[256];
 
-	if (!rpc_is_up(&D.kvd))
+	if (!rpc_is_up(D.kvd))
 		return;		/* kvd's on_up runs another pass */
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		log_fatal("out of memory");
 	r->gen = S.gen;
 	buf_init(&b);
 	attr_put_str(&b, A_NODE, D.node.node);
-	if (rpc_call(&D.kvd, MSG_CAT_NODE, buf_head(&b), buf_used(&b),
-	    SYNC_TIMEOUT, node_done, r, err, sizeof(err)) < 0)
+	if (servers_read(D.kvd, D.kvd_mode, MSG_CAT_NODE, buf_head(&b),
+	    buf_used(&b), SYNC_TIMEOUT, node_done, r, err, sizeof(err)) < 0)
 		free(r);
 	buf_free(&b);
 }
@@ -423,7 +432,7 @@ sync_full(void)
 
 	ev_timer_stop(D.loop, &S.soon);
 	ev_timer_stop(D.loop, &S.retry);
-	if (!rpc_is_up(&D.raftd))
+	if (!rpc_is_up(D.raftd))
 		return;		/* raftd's on_up runs a pass */
 	S.gen++;
 	seen_reset();
@@ -462,17 +471,34 @@ sync_up(struct rpc *r)
 }
 
 void
-sync_init(const char *raftd_path, const char *kvd_path)
+sync_init(const struct config *cfg)
 {
+	char path[4200];
+
 	memset(&S, 0, sizeof(S));
 	ev_timer_init(&S.pass, pass_cb, SYNC_INTERVAL, SYNC_INTERVAL);
 	ev_timer_init(&S.soon, pass_cb, SYNC_SOON, 0.0);
 	ev_timer_init(&S.retry, pass_cb, SYNC_RETRY, 0.0);
 	ev_timer_start(D.loop, &S.pass);
-	rpc_init(&D.raftd, D.loop, raftd_path, "checkd", "raftd");
-	D.raftd.on_up = sync_up;
-	rpc_init(&D.kvd, D.loop, kvd_path, "checkd", "kvd");
-	D.kvd.on_up = sync_up;
+	if (!cfg->server) {
+		daemon_sock_path(cfg, "gossipd", path, sizeof(path));
+		servers_init(&D.servers, D.loop, path, cfg->datacenter,
+		    "checkd");
+		D.servers.on_up = sync_up;
+		D.raftd = D.kvd = servers_rpc(&D.servers);
+		/* Any server's kvd will do: raftd unwraps it there. */
+		D.kvd_mode = SERVERS_READ_STALE;
+		return;
+	}
+	daemon_sock_path(cfg, "raftd", path, sizeof(path));
+	rpc_init(&D.raftd_local, D.loop, path, "checkd", "raftd");
+	D.raftd_local.on_up = sync_up;
+	daemon_sock_path(cfg, "kvd", path, sizeof(path));
+	rpc_init(&D.kvd_local, D.loop, path, "checkd", "kvd");
+	D.kvd_local.on_up = sync_up;
+	D.raftd = &D.raftd_local;
+	D.kvd = &D.kvd_local;
+	D.kvd_mode = SERVERS_READ_LOCAL;
 }
 
 void
@@ -482,7 +508,10 @@ sync_stop(void)
 	ev_timer_stop(D.loop, &S.pass);
 	ev_timer_stop(D.loop, &S.soon);
 	ev_timer_stop(D.loop, &S.retry);
-	rpc_stop(&D.raftd);
-	rpc_stop(&D.kvd);
+	if (D.raftd == &D.raftd_local) {
+		rpc_stop(&D.raftd_local);
+		rpc_stop(&D.kvd_local);
+	} else
+		servers_stop(&D.servers);
 	seen_reset();
 }

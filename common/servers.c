@@ -10,7 +10,9 @@
 #include "msg.h"
 #include "servers.h"
 
-#define WAIT_MIN	1.0	/* a server this slow to answer is passed over */
+/* A server that is not up this long after dialing is passed over; the
+ * wait doubles while none comes up. */
+#define WAIT_MIN	1.0
 #define WAIT_MAX	8.0
 #define NO_SERVERS	"No known Consul servers"
 
@@ -194,6 +196,8 @@ servers_dial(struct servers *s, struct servers_member *m)
 	s->rpc.on_down = NULL;
 	s->rpc.data = s;
 	s->dialed = 1;
+	/* A call that failed in undial may have asked for a switch: done. */
+	ev_timer_stop(s->loop, &s->kick);
 	ev_timer_set(&s->deadline, s->wait, 0.0);
 	ev_timer_start(s->loop, &s->deadline);
 }

@@ -88,8 +88,8 @@ struct servers {
  * servers_init - follow gossipd at gossip_path for the servers of dc;
  * program is ours (its HELLO to the servers). Connects once one is known.
  */
-void	servers_init(struct servers *, struct ev_loop *, const char *gossip_path,
-	    const char *dc, const char *program);
+void	servers_init(struct servers *, struct ev_loop *,
+	    const char *gossip_path, const char *dc, const char *program);
 /* servers_rpc - the connection to the chosen server, for servers_call */
 struct rpc *servers_rpc(struct servers *);
 /* servers_owns - 1 if r is a servers_rpc() */

@@ -3,17 +3,19 @@
  *
  * Each query is parsed (dns_packet), classified (dns_answer), and, for
  * nodes and services, answered from one kvd read over run_dir/kvd.sock;
- * kvd's reply becomes the answer (dns_answer_build). A query waits at most
- * KVD_TIMEOUT for kvd, then gets SERVFAIL: never silence. A UDP query
- * keeps its client's address while it waits; a TCP connection carries
- * length-prefixed queries, pipelined (TCP_MAX_QUEUE in flight, reading
- * pauses beyond), answered in order, closed after TCP_IDLE of silence or
- * on a message that is not a query.
+ * kvd's reply becomes the answer (dns_answer_build). A client agent has
+ * no kvd: there the read goes to a server's RPC port (common/servers)
+ * wrapped in MSG_RAFT_READ, stale, as Consul's DNS reads by default. A
+ * query waits at most KVD_TIMEOUT for kvd, then gets SERVFAIL: never
+ * silence. A UDP query keeps its client's address while it waits; a TCP
+ * connection carries length-prefixed queries, pipelined (TCP_MAX_QUEUE in
+ * flight, reading pauses beyond), answered in order, closed after
+ * TCP_IDLE of silence or on a message that is not a query.
  *
  * run_dir/dnsd.sock answers MSG_PING only, so supervisors can see dnsd is
  * up. Left out for now: recursion (c-ares; names outside the domain get
- * REFUSED, see dq_start), reading through a server's RPC port on client
- * agents, stale reads and TTLs.
+ * REFUSED, see dq_start), max_stale (a client's read is whatever its
+ * server's kvd has) and TTLs.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,6 +33,7 @@
 #include "msg.h"
 #include "rpc.h"
 #include "server.h"
+#include "servers.h"
 #include "sock.h"
 
 #define KVD_TIMEOUT	2.0	/* for all of a query's kvd reads */
@@ -79,7 +82,11 @@ static struct {
 	struct ev_loop		*loop;
 	struct dns_answer_cfg	 ac;
 	struct server		 srv;
-	struct rpc		 kvd;
+	/* kvd: this server's own, or a server's RPC port on a client */
+	struct rpc		*kvd;
+	int			 kvd_mode;	/* SERVERS_READ_* */
+	struct rpc		 kvd_local;
+	struct servers		 servers;
 	int			 udp_fd, tcp_fd;
 	ev_io			 udp_io, tcp_io;
 	ev_timer		 accept_pause;
@@ -220,7 +227,7 @@ dq_call(struct dq *dq, uint16_t type)
 			attr_put_str(&b, A_TAG, dq->l.tag);
 	}
 	dq->stage = type;
-	if (rpc_call(&D.kvd, type, buf_head(&b), buf_used(&b),
+	if (servers_read(D.kvd, D.kvd_mode, type, buf_head(&b), buf_used(&b),
 	    left < 0.1 ? 0.1 : left, dq_reply_cb, dq, err, sizeof(err)) < 0) {
 		log_debug("%s: %s: SERVFAIL: %s", dq_peer(dq, peer,
 		    sizeof(peer)), dq->q.qname, err);
@@ -628,8 +635,17 @@ dnsd_init(struct ev_loop *loop, struct config *cfg, char *err,
 	log_info("DNS for %s (datacenter %s) on %s:%d UDP and TCP; "
 	    "listening on %s", D.ac.domain, D.ac.dc, cfg->dns_addr,
 	    cfg->port_dns, path);
-	daemon_sock_path(cfg, "kvd", path, sizeof(path));
-	rpc_init(&D.kvd, loop, path, "dnsd", "kvd");
+	if (cfg->server) {
+		daemon_sock_path(cfg, "kvd", path, sizeof(path));
+		rpc_init(&D.kvd_local, loop, path, "dnsd", "kvd");
+		D.kvd = &D.kvd_local;
+		D.kvd_mode = SERVERS_READ_LOCAL;
+	} else {
+		daemon_sock_path(cfg, "gossipd", path, sizeof(path));
+		servers_init(&D.servers, loop, path, cfg->datacenter, "dnsd");
+		D.kvd = servers_rpc(&D.servers);
+		D.kvd_mode = SERVERS_READ_STALE;
+	}
 	return 0;
 }
 
@@ -657,7 +673,10 @@ dnsd_stop(void)
 		tcp_close(LIST_FIRST(&D.clients), "stopping");
 	ev_io_stop(D.loop, &D.tcp_io);
 	ev_timer_stop(D.loop, &D.accept_pause);
-	rpc_stop(&D.kvd);
+	if (D.kvd == &D.kvd_local)
+		rpc_stop(&D.kvd_local);
+	else
+		servers_stop(&D.servers);
 	ev_io_stop(D.loop, &D.udp_io);
 	if (D.udp_fd >= 0)
 		close(D.udp_fd);
@@ -672,7 +691,8 @@ static const struct daemon_spec dnsd_spec = {
 	.help =
 "Answers <node>.node.<domain> and [<tag>.]<service>.service.<domain>\n"
 "(A, AAAA, SRV; RFC 2782 names too) over UDP and TCP on addresses.dns\n"
-"(client_addr) port ports.dns (8600), from the catalog in cairn-kvd.\n"
+"(client_addr) port ports.dns (8600), from the catalog in cairn-kvd\n"
+"(on a client agent, a server's, by stale reads through its RPC port).\n"
 "Names outside the domain are refused (no recursors yet). dns_config's\n"
 "udp_answer_limit, a_record_limit and enable_truncate apply, and are\n"
 "re-read on SIGHUP.\n",
