@@ -250,6 +250,7 @@ int	snapshot_index_parse(const char *s, uint64_t *, char *err,
 int	snapshot_main(int argc, char **argv);
 
 /* json_get.c: typed reads of API answers */
+yajl_val	 cli_json_parse(const char *, size_t, char *err, size_t errlen);
 int		 cli_json_u64(yajl_val, const char *key, uint64_t *);
 const char	*cli_json_str(yajl_val, const char *key, int *bad);
 char		*cli_xstrdup(const char *);

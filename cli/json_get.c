@@ -4,6 +4,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,27 @@
 
 #include "cli.h"
 #include "log.h"
+
+/* cli_json_parse - yajl_tree on a NUL-terminated copy of json[0..len) */
+yajl_val
+cli_json_parse(const char *json, size_t len, char *err, size_t errlen)
+{
+	char ebuf[256], *text;
+	yajl_val root;
+
+	if ((text = malloc(len + 1)) == NULL)
+		log_fatal("out of memory");
+	memcpy(text, json, len);
+	text[len] = '\0';
+	ebuf[0] = '\0';
+	root = yajl_tree_parse(text, ebuf, sizeof(ebuf));
+	free(text);
+	if (root == NULL) {
+		ebuf[strcspn(ebuf, "\n")] = '\0';
+		snprintf(err, errlen, "invalid JSON in response: %s", ebuf);
+	}
+	return root;
+}
 
 /* cli_json_u64 - a number field as uint64 (absent or null: 0); -1 if not */
 int

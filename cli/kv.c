@@ -139,27 +139,6 @@ static const char kv_delete_help[] =
 static const char *const kv_titles[] = { "HTTP API Options",
     "Command Options" };
 
-/* parse_json - yajl_tree on a NUL-terminated copy of json[0..len) */
-static yajl_val
-parse_json(const char *json, size_t len, char *err, size_t errlen)
-{
-	char ebuf[256], *text;
-	yajl_val root;
-
-	if ((text = malloc(len + 1)) == NULL)
-		log_fatal("out of memory");
-	memcpy(text, json, len);
-	text[len] = '\0';
-	ebuf[0] = '\0';
-	root = yajl_tree_parse(text, ebuf, sizeof(ebuf));
-	free(text);
-	if (root == NULL) {
-		ebuf[strcspn(ebuf, "\n")] = '\0';
-		snprintf(err, errlen, "invalid JSON in response: %s", ebuf);
-	}
-	return root;
-}
-
 /* kv_entries_free - see cli.h */
 void
 kv_entries_free(struct kv_entry *e, size_t n)
@@ -188,7 +167,7 @@ kv_parse_entries(const char *json, size_t len, struct kv_entry **out,
 
 	*out = NULL;
 	*n = 0;
-	if ((root = parse_json(json, len, err, errlen)) == NULL)
+	if ((root = cli_json_parse(json, len, err, errlen)) == NULL)
 		return -1;
 	if (!YAJL_IS_ARRAY(root)) {
 		snprintf(err, errlen, "unexpected response: not a JSON array");
@@ -265,7 +244,7 @@ kv_parse_keys(const char *json, size_t len, char ***out, size_t *n,
 
 	*out = NULL;
 	*n = 0;
-	if ((root = parse_json(json, len, err, errlen)) == NULL)
+	if ((root = cli_json_parse(json, len, err, errlen)) == NULL)
 		return -1;
 	if (!YAJL_IS_ARRAY(root)) {
 		snprintf(err, errlen, "unexpected response: not a JSON array");

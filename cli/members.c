@@ -60,25 +60,14 @@ members_parse(const char *json, size_t len, struct cli_member **out,
 	const char *tpath[] = { "Tags", NULL };
 	struct cli_member *m = NULL;
 	yajl_val root, o, tags, tv;
-	char ebuf[256], *text;
 	const char *name = NULL, *addr = NULL;
 	int bad;
 	size_t i, j, cnt;
 
 	*out = NULL;
 	*n = 0;
-	if ((text = malloc(len + 1)) == NULL)
-		log_fatal("out of memory");
-	memcpy(text, json, len);
-	text[len] = '\0';
-	ebuf[0] = '\0';
-	root = yajl_tree_parse(text, ebuf, sizeof(ebuf));
-	free(text);
-	if (root == NULL) {
-		ebuf[strcspn(ebuf, "\n")] = '\0';
-		snprintf(err, errlen, "invalid JSON in response: %s", ebuf);
+	if ((root = cli_json_parse(json, len, err, errlen)) == NULL)
 		return -1;
-	}
 	if (!YAJL_IS_ARRAY(root)) {
 		snprintf(err, errlen, "unexpected response: not a JSON array");
 		goto fail;

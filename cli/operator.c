@@ -137,7 +137,6 @@ operator_parse_config(const char *json, size_t len,
 	const char *spath[] = { "Servers", NULL };
 	struct cli_raft_server *s = NULL;
 	const char *id, *node, *address, *proto;
-	char ebuf[256], *text;
 	yajl_val root, servers, o;
 	size_t i, cnt = 0;
 	int bad;
@@ -145,18 +144,8 @@ operator_parse_config(const char *json, size_t len,
 	*out = NULL;
 	*n = 0;
 	*index = 0;
-	if ((text = malloc(len + 1)) == NULL)
-		log_fatal("out of memory");
-	memcpy(text, json, len);
-	text[len] = '\0';
-	ebuf[0] = '\0';
-	root = yajl_tree_parse(text, ebuf, sizeof(ebuf));
-	free(text);
-	if (root == NULL) {
-		ebuf[strcspn(ebuf, "\n")] = '\0';
-		snprintf(err, errlen, "invalid JSON in response: %s", ebuf);
+	if ((root = cli_json_parse(json, len, err, errlen)) == NULL)
 		return -1;
-	}
 	if (!YAJL_IS_OBJECT(root)) {
 		snprintf(err, errlen, "unexpected response: not a JSON "
 		    "object");
