@@ -300,6 +300,32 @@ kv_format_detailed(struct buf *b, const struct kv_entry *e, int b64)
 }
 
 /* usage - a command's help: on stdout when asked, on stderr after errors */
+
+/*
+ * key_arg - the one KEY argument of get and delete, without the leading
+ * '/' Consul strips; "" allowed with a prefix flag. NULL after saying why.
+ */
+static const char *
+key_arg(int argc, char **argv, int prefix_ok)
+{
+	const char *key = "";
+
+	if (argc > 1) {
+		fprintf(stderr, "Too many arguments (expected 1, got %d)\n",
+		    argc);
+		return NULL;
+	}
+	if (argc == 1)
+		key = argv[0];
+	if (key[0] == '/')
+		key++;
+	if (key[0] == '\0' && !prefix_ok) {
+		fprintf(stderr, "Error! Missing KEY argument\n");
+		return NULL;
+	}
+	return key;
+}
+
 static int
 usage(FILE *fp, const char *text, const struct cli_flag *const *tabs, int rc)
 {
@@ -363,7 +389,7 @@ kv_get(int argc, char **argv)
 	struct http_resp resp;
 	struct kv_entry *e = NULL;
 	struct buf path, out, q;
-	const char *key = "", *sep = "/";
+	const char *key, *sep = "/";
 	char err[1200], **keys = NULL;
 	size_t n = 0, i;
 	int b64 = 0, detailed = 0, lkeys = 0, recurse = 0, rc = 1, r;
@@ -394,20 +420,8 @@ kv_get(int argc, char **argv)
 
 	if ((r = parse(argc, argv, kv_get_help, tabs, &rc)) < 0)
 		return rc;
-	if (argc - r > 1) {
-		fprintf(stderr, "Too many arguments (expected 1, got %d)\n",
-		    argc - r);
+	if ((key = key_arg(argc - r, argv + r, recurse || lkeys)) == NULL)
 		return 1;
-	}
-	if (argc - r == 1)
-		key = argv[r];
-	/* Keys cannot start with '/'; Consul strips one for the user. */
-	if (key[0] == '/')
-		key++;
-	if (key[0] == '\0' && !(recurse || lkeys)) {
-		fprintf(stderr, "Error! Missing KEY argument\n");
-		return 1;
-	}
 	if (client(&c, &hf) < 0)
 		return 1;
 	buf_init(&path);
@@ -711,7 +725,7 @@ kv_delete(int argc, char **argv)
 	struct http_client c;
 	struct http_resp resp;
 	struct buf path, q;
-	const char *key = "";
+	const char *key;
 	char err[1200];
 	uint64_t modify_index = 0;
 	int cas = 0, recurse = 0, rc = 1, r, failed;
@@ -733,19 +747,8 @@ kv_delete(int argc, char **argv)
 
 	if ((r = parse(argc, argv, kv_delete_help, tabs, &rc)) < 0)
 		return rc;
-	if (argc - r > 1) {
-		fprintf(stderr, "Too many arguments (expected 1, got %d)\n",
-		    argc - r);
+	if ((key = key_arg(argc - r, argv + r, recurse)) == NULL)
 		return 1;
-	}
-	if (argc - r == 1)
-		key = argv[r];
-	if (key[0] == '/')
-		key++;
-	if (key[0] == '\0' && !recurse) {
-		fprintf(stderr, "Error! Missing KEY argument\n");
-		return 1;
-	}
 	if (cas && modify_index == 0) {
 		fprintf(stderr, "Cannot delete a key that does not exist. "
 		    "Provide a -modify-index greater than than 0.\n");
