@@ -20,16 +20,7 @@
 #include "raft_wire.h"
 #include "raftd.h"
 
-#define FORWARD_TIMEOUT	10.0
-
 struct raftd R;
-
-struct forward {
-	struct server	*srv;
-	uint64_t	 serial;
-	uint32_t	 id;
-	uint16_t	 type;
-};
 
 /* valid_command - a command is an attribute list that starts with A_OP */
 static int
@@ -44,25 +35,6 @@ valid_command(const struct frame *f)
 	while (attr_next(&it, &a) == 1)
 		;
 	return it.left == 0;
-}
-
-/* forward_done - the leader's answer goes back to the writer as it is */
-static void
-forward_done(void *arg, const struct frame *f, const char *err)
-{
-	struct forward *fw = arg;
-	struct sconn *sc = server_find(fw->srv, fw->serial);
-
-	if (sc != NULL) {
-		if (f != NULL)
-			conn_send(&sc->conn, fw->type, f->flags, fw->id,
-			    f->status, f->body, f->len);
-		else
-			conn_reply_error(&sc->conn, &(struct frame){
-			    .type = fw->type, .id = fw->id },
-			    MSG_E_UNAVAIL, "forwarding to the leader: %s", err);
-	}
-	free(fw);
 }
 
 /* hold - keep a write until there is a leader, or the hold runs out */
@@ -83,35 +55,6 @@ hold(struct sconn *sc, const struct frame *f)
 	TAILQ_INSERT_TAIL(&R.held, h, entry);
 	if (!ev_is_active(&R.hold_timer))
 		ev_timer_start(R.loop, &R.hold_timer);
-}
-
-/*
- * forward - send a request to the leader and relay its answer; -1 when
- * there is no leader to send it to. A request another server forwarded
- * is not forwarded again, so two servers with stale views cannot bounce
- * it between them.
- */
-int
-raftd_forward(struct sconn *sc, const struct frame *f)
-{
-	struct forward *fw;
-	struct peer *p;
-	char err[256];
-
-	if (strcmp(sc->program, "raftd") == 0 || !R.started ||
-	    R.r.leader == RAFT_NONE || R.r.leader == R.id ||
-	    (p = peers_find(R.r.leader)) == NULL || !p->dialed ||
-	    !rpc_is_up(&p->rpc))
-		return -1;
-	if ((fw = malloc(sizeof(*fw))) == NULL)
-		log_fatal("out of memory");
-	*fw = (struct forward){ sc->srv, sc->serial, f->id, f->type };
-	if (rpc_call(&p->rpc, f->type, f->body, f->len, FORWARD_TIMEOUT,
-	    forward_done, fw, err, sizeof(err)) < 0) {
-		free(fw);
-		return -1;
-	}
-	return 0;
 }
 
 /* remove_peer - the leader removes one server from the configuration */
@@ -184,6 +127,14 @@ apply(struct sconn *sc, const struct frame *f)
 	return 0;
 }
 
+/* raftd_request - serve, forward, or hold a request until there is a leader */
+void
+raftd_request(struct sconn *sc, const struct frame *f)
+{
+	if (apply(sc, f) < 0)
+		hold(sc, f);
+}
+
 static void
 raftd_handle_apply(struct sconn *sc, const struct frame *f)
 {
@@ -193,8 +144,7 @@ raftd_handle_apply(struct sconn *sc, const struct frame *f)
 		    "operation");
 		return;
 	}
-	if (apply(sc, f) < 0)
-		hold(sc, f);
+	raftd_request(sc, f);
 }
 
 /* raftd_dispatch_held - retry held writes; refuse the expired ones */
@@ -267,12 +217,10 @@ raftd_handle_applied(struct sconn *sc, const struct frame *f)
 	feed_applied(sc, f);
 }
 
-/* raftd_handle_held - requests that wait for a leader when there is none */
 static void
 raftd_handle_held(struct sconn *sc, const struct frame *f)
 {
-	if (apply(sc, f) < 0)
-		hold(sc, f);
+	raftd_request(sc, f);
 }
 
 static void

@@ -269,6 +269,7 @@ ready_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	R.was_leader = R.r.role == RAFT_LEADER;
 	if (R.r.leader != R.last_leader) {
 		R.last_leader = R.r.leader;
+		forward_leader_changed(R.r.leader);
 		if (R.r.leader == RAFT_NONE)
 			log_info("no leader (term %" PRIu64 ")", R.r.term);
 		else if (*peers_addr(R.r.leader) == '\0')

@@ -10,6 +10,7 @@
  *		writers waiting for them
  *	read.c	reads with Consul's consistency modes
  *	snap.c	snapshots: taking, sending, installing, restoring kvd
+ *	forward.c requests relayed to the leader
  *	main.c	the sockets (run_dir/raftd.sock for local daemons, the
  *		server RPC port for servers and client agents), the
  *		request table, writes and their forwarding to the leader
@@ -157,7 +158,11 @@ void	snap_api(struct sconn *, const struct frame *);
 
 /* main.c */
 void	raftd_dispatch_held(void);
+void	raftd_request(struct sconn *, const struct frame *);
+
+/* forward.c */
 /* raftd_forward - relay a request to the leader; -1 when there is none */
 int	raftd_forward(struct sconn *, const struct frame *);
+void	forward_leader_changed(raft_id);
 
 #endif

@@ -248,3 +248,48 @@ def test_snapshot_install_on_lagging_follower(make_agent):
     code, body = others[0].request("PUT", "/v1/snapshot", b"not a snapshot")
     assert code == 400 and b"not a cairn snapshot" in body
     wait_value(others[0], "snap/after", b"x")
+
+
+def test_frozen_leader_forwards_settle(make_agent):
+    """A follower that forwarded to a leader which then froze does not
+    wait out the forward's timeout once another leader is elected: a read
+    is sent again to the new leader, a write is answered as Consul answers
+    a lost leadership. Neither answer can be a timeout."""
+    agents = cluster(make_agent, 3)
+    leader = wait_leader(agents)
+    assert put(agents[0], "fz/k", b"before") == (200, b"true")
+    old = by_rpc(agents, leader)
+    follower = [a for a in agents if a is not old][0]
+    wait_value(follower, "fz/k", b"before")
+    raftd = old.daemon_pid("raftd")
+    results = {}
+
+    def read():
+        results["read"] = headers_of(follower, "/v1/kv/fz/k?consistent")
+
+    def write():
+        results["write"] = put(follower, "fz/w", b"during", timeout=30)
+
+    os.kill(raftd, signal.SIGSTOP)
+    try:
+        threads = [threading.Thread(target=read),
+                   threading.Thread(target=write)]
+        for t in threads:
+            t.start()
+        wait_leader([a for a in agents if a is not old], exclude=leader)
+        for t in threads:
+            t.join(30)
+        assert "read" in results and "write" in results
+    finally:
+        os.kill(raftd, signal.SIGCONT)
+    code, _, body = results["read"]
+    assert code == 200, body
+    assert json.loads(body)[0]["Key"] == "fz/k"
+    code, body = results["write"]
+    assert (code, body) == (200, b"true") or \
+        (code == 500 and b"leadership lost" in body), (code, body)
+    # the old leader rejoins as a follower and everyone converges
+    wait_leader(agents)
+    assert put(follower, "fz/after", b"x") == (200, b"true")
+    for a in agents:
+        wait_value(a, "fz/after", b"x")
