@@ -59,6 +59,11 @@ enum msg_type {
 					   404 when no such server */
 	MSG_RAFT_SNAPSHOT = 110,	/* -> [A_MODE] <- A_INDEX A_DATA (a
 					   fresh snapshot of the state) */
+	MSG_RAFT_BOOTSTRAP = 111,	/* server -> server, before a
+					   bootstrap_expect bootstrap: ->
+					   nothing <- A_INDEX (last log
+					   index) A_TERM [A_CONFIG: the set
+					   it would bootstrap with now] */
 	MSG_RAFT_READ = 109,		/* a read with a consistency mode:
 					   -> A_MODE A_CMD_TYPE (a kvd read's
 					   message type) A_CMD (its body)

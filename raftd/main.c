@@ -325,6 +325,7 @@ static const struct handler remote_handlers[] = {
 	{ MSG_RAFT_CONFIGURATION, "configuration", raftd_handle_configuration },
 	{ MSG_RAFT_REMOVE_PEER, "remove-peer", raftd_handle_held },
 	{ MSG_RAFT_READ, "read", raftd_handle_held },
+	{ MSG_RAFT_BOOTSTRAP, "bootstrap", boot_reply },
 	{ 0, NULL, NULL }
 };
 

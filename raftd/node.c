@@ -149,33 +149,46 @@ core_start(uint64_t term, raft_id vote)
 /*
  * node_start_if_ready - a server with an empty log bootstraps a new
  * cluster: alone with -bootstrap (and -dev), or with bootstrap_expect
- * once that many servers are known. Every server of the set writes the
- * same configuration entry at index 1, term 1, so they agree on it.
+ * once that many servers are known and agree (bootstrap.c).
  */
 void
 node_start_if_ready(void)
 {
 	struct raft_config c;
+
+	if (!R.started || raft_last_index(&R.r) > 0 || R.r.term > 0 ||
+	    snap_index > 0)
+		return;
+	memset(&c, 0, sizeof(c));
+	if (R.bootstrap) {
+		c.ids[c.n++] = R.id;
+		node_bootstrap(&c);
+	} else if (R.expect > 0 && peers_bootstrap_set(&c) > 0)
+		boot_ask(&c);
+}
+
+/*
+ * node_bootstrap - write the first configuration. Every server of the
+ * set writes the same entry at index 1, term 1, so they agree on it.
+ */
+void
+node_bootstrap(const struct raft_config *c)
+{
 	struct buf data;
 	char err[256];
 
 	if (!R.started || raft_last_index(&R.r) > 0 || R.r.term > 0 ||
 	    snap_index > 0)
 		return;
-	memset(&c, 0, sizeof(c));
-	if (R.bootstrap)
-		c.ids[c.n++] = R.id;
-	else if (R.expect == 0 || peers_bootstrap_set(&c) == 0)
-		return;
 	buf_init(&data);
-	raft_bootstrap_entry(&c, &data);
+	raft_bootstrap_entry(c, &data);
 	if (raft_log_append(&R.log, 1, RAFT_ENTRY_CONFIG, buf_head(&data),
 	    buf_used(&data)) != 1 || raft_log_sync(&R.log, err,
 	    sizeof(err)) < 0)
 		log_fatal("cannot write the bootstrap entry: %s", err);
 	buf_free(&data);
-	log_info("bootstrapping a new cluster of %zu server%s", c.n,
-	    c.n == 1 ? "" : "s");
+	log_info("bootstrapping a new cluster of %zu server%s", c->n,
+	    c->n == 1 ? "" : "s");
 	core_start(0, RAFT_NONE);
 }
 
@@ -205,8 +218,10 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (!R.started)
 		return;
 	raft_tick(&R.r, node_now_ms());
-	if (++n % 50 == 0)
+	if (++n % 50 == 0) {
 		reconcile();
+		node_start_if_ready();
+	}
 }
 
 /* persist - step 1 of an update: the disk before anything else */

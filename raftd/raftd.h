@@ -4,6 +4,7 @@
  *
  *	node.c	the core, its Ready loop, the log and hard state on disk,
  *		bootstrapping
+ *	bootstrap.c agreeing on the first configuration
  *	peers.c	the other servers: who they are (from gossipd), the
  *		connections to them, sending Raft messages
  *	feed.c	kvd: streaming committed entries, results back to the
@@ -110,6 +111,7 @@ extern struct raftd R;
 /* node.c */
 int	node_open(struct config *, char *err, size_t errlen);
 void	node_start_if_ready(void);
+void	node_bootstrap(const struct raft_config *);
 void	node_close(void);
 uint64_t node_now_ms(void);
 raft_id	raftd_id_of(const char *node_id);
@@ -128,6 +130,10 @@ void	peers_close(void);
 size_t	peers_bootstrap_set(struct raft_config *);
 /* peers_addr - "ip:port" of a server, or "" */
 const char *peers_addr(raft_id);
+
+/* bootstrap.c */
+void	boot_ask(const struct raft_config *);
+void	boot_reply(struct sconn *, const struct frame *);
 
 /* feed.c */
 void	feed_push(void);

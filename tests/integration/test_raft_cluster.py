@@ -293,3 +293,27 @@ def test_frozen_leader_forwards_settle(make_agent):
     assert put(follower, "fz/after", b"x") == (200, b"true")
     for a in agents:
         wait_value(a, "fz/after", b"x")
+
+
+def test_late_server_with_expect_joins_not_bootstraps(make_agent):
+    """A server started with the same bootstrap_expect after the cluster
+    exists asks the others before bootstrapping, finds their logs, and is
+    added by the leader instead of writing a first entry of its own."""
+    agents = cluster(make_agent, 3)
+    wait_leader(agents)
+    assert put(agents[0], "late/k", b"v") == (200, b"true")
+    join = "%s:%d" % (agents[0].addr, agents[0].ports["serf-lan"])
+    late = make_agent(wait=False, dev=False,
+                      extra=("-server", "-bootstrap-expect", "3",
+                             "-retry-join", join, "-retry-interval", "1s"))
+    late.wait_up()
+    wait_value(late, "late/k", b"v")
+    deadline = time.time() + 30
+    while True:
+        code, body = late.request("GET", "/v1/operator/raft/configuration")
+        if code == 200 and len(json.loads(body)["Servers"]) == 4:
+            break
+        assert time.time() < deadline, body
+        time.sleep(0.2)
+    # (it may be added before it has asked: either way it never writes)
+    assert "bootstrapping a new cluster" not in late.logtext()
