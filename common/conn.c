@@ -142,6 +142,28 @@ conn_flush(struct conn *c)
 	ev_io_start(c->loop, &c->wio);
 }
 
+void
+conn_write_now(struct conn *c)
+{
+	ssize_t n;
+
+	if (c->dead || c->busy)
+		return;
+	while (buf_used(&c->out) > 0) {
+		n = write(c->fd, buf_head(&c->out), buf_used(&c->out));
+		if (n > 0)
+			buf_consume(&c->out, (size_t)n);
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else
+			break;
+	}
+	if (buf_used(&c->out) == 0)
+		ev_io_stop(c->loop, &c->wio);
+	else
+		ev_io_start(c->loop, &c->wio);
+}
+
 static void
 conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {

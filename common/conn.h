@@ -56,6 +56,12 @@ void	conn_reply_error(struct conn *, const struct frame *req,
 	    __attribute__((format(printf, 4, 5)));
 /* conn_flush - start writing whatever is in c->out */
 void	conn_flush(struct conn *);
+/*
+ * conn_write_now - write c->out at once, from outside any conn callback,
+ * where latency matters. An error is left for the write watcher to meet
+ * again and close on, so the conn is never freed under the caller.
+ */
+void	conn_write_now(struct conn *);
 void	conn_pause(struct conn *, int paused);
 /* conn_close - stop, close the fd and (deferred if busy) call on_close */
 void	conn_close(struct conn *, const char *fmt, ...)

@@ -260,6 +260,13 @@ rpc_send(struct rpc *r, uint16_t type, const void *body, size_t len)
 
 /* rpc_stop - close for good; calls in flight fail */
 void
+rpc_write_now(struct rpc *r)
+{
+	if (r->state != RPC_DOWN)
+		conn_write_now(&r->conn);
+}
+
+void
 rpc_stop(struct rpc *r)
 {
 	r->stopped = 1;

@@ -79,6 +79,8 @@ int	rpc_call(struct rpc *, uint16_t type, const void *body, size_t len,
 /* rpc_send - a frame that expects no reply (e.g. an acknowledgement) */
 int	rpc_send(struct rpc *, uint16_t type, const void *body, size_t len);
 int	rpc_is_up(const struct rpc *);
+/* rpc_write_now - write what is queued now (see conn_write_now) */
+void	rpc_write_now(struct rpc *);
 void	rpc_stop(struct rpc *);
 
 #endif

@@ -76,6 +76,17 @@ peers_send(const struct raft_msg *m)
 	buf_free(&b);
 }
 
+/* peers_write_now - put what is queued for the peers on the wire now */
+void
+peers_write_now(void)
+{
+	size_t i;
+
+	for (i = 0; i < R.npeers; i++)
+		if (R.peers[i].dialed)
+			rpc_write_now(&R.peers[i].rpc);
+}
+
 /* tag - a member's tag value, or NULL */
 static int
 tag(const struct attr *rec, const char *key, char *out, size_t n)

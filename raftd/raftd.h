@@ -125,6 +125,7 @@ uint64_t node_last_contact_ms(void);
 void	peers_init(struct config *);
 struct peer *peers_find(raft_id);
 void	peers_send(const struct raft_msg *);
+void	peers_write_now(void);
 void	peers_close(void);
 /* peers_voters - the servers that would bootstrap together, or 0 */
 size_t	peers_bootstrap_set(struct raft_config *);
