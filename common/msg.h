@@ -119,6 +119,27 @@ enum msg_type {
 	MSG_GOSSIP_JOIN = 304,		/* -> A_ADDRESS("ip[:port]", 8301)...
 					   <- A_RESULT(u32 nodes contacted);
 					   500 with the reasons if none */
+	MSG_GOSSIP_LEAVE = 305,		/* -> nothing <- nothing, once this
+					   node's leave intent has spread
+					   (LeavePropagateDelay); gossipd then
+					   stops gossiping and exits 0 */
+	MSG_GOSSIP_FORCE_LEAVE = 306,	/* -> A_NODE [A_PRUNE] <- nothing: a
+					   failed member is marked left (with
+					   A_PRUNE, forgotten at once). 404
+					   "member not found" if unknown */
+	MSG_GOSSIP_EVENT_FIRE = 307,	/* -> A_EVENT_NAME [A_DATA payload]
+					   [A_NODE_FILTER] [A_SERVICE_FILTER]
+					   [A_TAG_FILTER] <- A_ENTRY{event}
+					   (with A_EVENT_ID, A_LTIME). 413 if
+					   name + payload is over the limit */
+	MSG_GOSSIP_EVENT_LIST = 308,	/* -> [A_EVENT_NAME] [A_INDEX A_WAIT:
+					   block while the index is A_INDEX]
+					   <- A_INDEX A_ENTRY{event}... (the
+					   last 256, oldest first). An event
+					   record: A_EVENT_ID A_EVENT_NAME
+					   [A_DATA] [A_NODE_FILTER]
+					   [A_SERVICE_FILTER] [A_TAG_FILTER]
+					   A_LTIME A_VERSION */
 
 	/* checkd: this node's own services and checks (the agent's view) */
 	MSG_CHECK_UPDATE = 400,		/* -> A_CHECK_ID A_STATUS("passing"|
@@ -242,6 +263,14 @@ enum msg_attr {
 	A_CMD_TYPE = 89,	/* u32 */
 	A_KNOWN_LEADER = 90,	/* u8 */
 	A_LAST_CONTACT = 91,	/* u64 ms since the leader was heard */
+	A_PRUNE = 92,		/* u8 */
+	A_EVENT_ID = 93,	/* string, a UUID */
+	A_EVENT_NAME = 94,
+	A_NODE_FILTER = 95,	/* regular expressions */
+	A_SERVICE_FILTER = 96,
+	A_TAG_FILTER = 97,
+	A_LTIME = 98,		/* u64 Lamport time */
+	A_WAIT = 99,		/* u64 ms a blocking request may wait */
 };
 
 #endif
