@@ -80,17 +80,6 @@ struct src {
 	char		 path[128];	/* "services[0].checks[1]" */
 };
 
-/* xstrdup - strdup or die */
-static char *
-xstrdup(const char *s)
-{
-	char *p;
-
-	if ((p = strdup(s != NULL ? s : "")) == NULL)
-		log_fatal("out of memory");
-	return p;
-}
-
 /* xgrow - make room for one more element */
 static void *
 xgrow(void *p, size_t size, size_t n)

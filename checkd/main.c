@@ -24,17 +24,6 @@
 #include "log.h"
 #include "msg.h"
 
-/* xstrdup - strdup or die */
-static char *
-xstrdup(const char *s)
-{
-	char *p;
-
-	if ((p = strdup(s != NULL ? s : "")) == NULL)
-		log_fatal("out of memory");
-	return p;
-}
-
 /* node_meta_set - take node_meta from cfg (it may change on reload) */
 static void
 node_meta_set(const struct config *cfg)

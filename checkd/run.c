@@ -23,17 +23,6 @@
 /* The daemon's state: here, so that libcheckd.a links without main.c. */
 struct checkd D;
 
-/* xstrdup - strdup or die */
-static char *
-xstrdup(const char *s)
-{
-	char *p;
-
-	if ((p = strdup(s != NULL ? s : "")) == NULL)
-		log_fatal("out of memory");
-	return p;
-}
-
 /* unimpl_output - what a check type cairn does not run yet says */
 static const char *
 unimpl_output(const char *type)

@@ -22,6 +22,9 @@ void	 buf_init(struct buf *);
 void	 buf_free(struct buf *);
 void	 buf_reset(struct buf *);
 void	 buf_reserve(struct buf *, size_t);
+/* buf_tail, buf_commit - write up to a reserve in place, then keep n */
+#define	 buf_tail(b)		((b)->data + (b)->len)
+#define	 buf_commit(b, n)	((b)->len += (n))
 void	 buf_append(struct buf *, const void *, size_t);
 void	 buf_puts(struct buf *, const char *);
 void	 buf_putc(struct buf *, int);

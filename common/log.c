@@ -97,6 +97,17 @@ log_fatal(const char *fmt, ...)
 	exit(111);
 }
 
+/* xstrdup - see log.h */
+char *
+xstrdup(const char *s)
+{
+	char *p;
+
+	if ((p = strdup(s != NULL ? s : "")) == NULL)
+		log_fatal("out of memory");
+	return p;
+}
+
 /* log_panic - our own invariant is broken: leave a core */
 void
 log_panic(const char *fmt, ...)

@@ -23,6 +23,8 @@ void	log_info(const char *, ...) LOG_FMT;
 void	log_warn(const char *, ...) LOG_FMT;
 void	log_error(const char *, ...) LOG_FMT;
 void	log_fatal(const char *, ...) LOG_FMT __attribute__((noreturn));
+/* xstrdup - strdup or log_fatal; NULL gives "" (no half-built records) */
+char	*xstrdup(const char *);
 void	log_panic(const char *, ...) LOG_FMT __attribute__((noreturn));
 
 #endif

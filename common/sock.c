@@ -89,9 +89,9 @@ sock_unix_connect(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-/* inet_addr_parse - an IPv4 or IPv6 literal and a port */
-static int
-inet_addr_parse(const char *addr, int port, struct sockaddr_storage *ss,
+/* sock_addr_parse - an IPv4 or IPv6 literal and a port */
+int
+sock_addr_parse(const char *addr, int port, struct sockaddr_storage *ss,
     socklen_t *len, char *err, size_t errlen)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
@@ -123,7 +123,7 @@ sock_inet_listen(const char *addr, int port, int type, char *err,
 	socklen_t len;
 	int fd, on = 1;
 
-	if (inet_addr_parse(addr, port, &ss, &len, err, errlen) < 0)
+	if (sock_addr_parse(addr, port, &ss, &len, err, errlen) < 0)
 		return -1;
 	if ((fd = socket(ss.ss_family, type, 0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
@@ -149,7 +149,7 @@ sock_tcp_connect(const char *addr, int port, char *err, size_t errlen)
 	socklen_t len;
 	int fd, on = 1;
 
-	if (inet_addr_parse(addr, port, &ss, &len, err, errlen) < 0)
+	if (sock_addr_parse(addr, port, &ss, &len, err, errlen) < 0)
 		return -1;
 	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

@@ -14,17 +14,6 @@
 #include "member.h"
 #include "msg.h"
 
-/* xstrdup - strdup or die: cairn has no use for half-built records */
-static char *
-xstrdup(const char *s)
-{
-	char *p;
-
-	if ((p = strdup(s)) == NULL)
-		log_fatal("out of memory");
-	return p;
-}
-
 /* member_table_init - an empty table */
 void
 member_table_init(struct member_table *t)
