@@ -15,6 +15,13 @@
  * reverse order, each with SIGTERM and SIGKILL 10s later; a second signal
  * kills what is left at once. SIGHUP is passed on, so each daemon reloads.
  *
+ * A node that leaves the cluster shuts down, as Consul's agent does after
+ * `consul leave`: gossipd exits 0 once its leave has spread, and as the
+ * agent did not ask it to stop, that exit ends the node. The others are
+ * stopped as on SIGTERM (after a 1s grace for httpd to deliver the answer
+ * to the leave request) and the agent exits 0. Any other exit of a daemon
+ * the agent did not stop is a crash, and the daemon is restarted.
+ *
  * Each daemon runs in its own process group (a terminal's ^C reaches only
  * the agent, which stops them in order) and dies with the agent
  * (PR_SET_PDEATHSIG), so a SIGKILLed agent leaves no orphans. Children do
@@ -59,6 +66,7 @@
 #define AGENT_BACKOFF_MIN	1.0
 #define AGENT_BACKOFF_MAX	30.0
 #define AGENT_BACKOFF_RESET	60.0	/* a run this long clears the delay */
+#define AGENT_LEAVE_GRACE	1.0	/* httpd answers the leave, then stop */
 
 struct agent_kid {
 	const char	*name;		/* "kvd" */
@@ -84,6 +92,7 @@ static struct {
 	int		 stopping;	/* 1: in order; 2: all killed */
 	size_t		 stop_idx;	/* stopping: kids[stop_idx] is next */
 	ev_timer	 kill_timer;
+	ev_timer	 leave_timer;	/* after a leave: the grace, then stop */
 	char		 tmpdir[PATH_MAX];	/* ours to remove, or "" */
 	const char	*self;
 } A;
@@ -98,6 +107,8 @@ static const char agent_help[] =
 "  binary, then in PATH, and gets these options unchanged. A daemon that\n"
 "  exits is restarted after 1s, doubling up to 30s. SIGTERM or SIGINT\n"
 "  stops them in reverse order; SIGHUP is passed on to each (reload).\n"
+"  After \"cairn leave\" (cairn-gossipd exits 0 once the cluster knows)\n"
+"  the agent stops the other daemons and exits 0.\n"
 "\n"
 "  -dev runs a single server on 127.0.0.1 (HTTP 8500, DNS 8600) with its\n"
 "  state in a temporary directory, removed on exit:\n"
@@ -111,6 +122,7 @@ static const char agent_help[] =
 "\n";
 
 static void	agent_start(struct agent_kid *);
+static void	agent_stop(double);
 static void	agent_stop_next(void);
 
 /* agent_daemons - see cli.h */
@@ -154,6 +166,14 @@ agent_child_argv(const char *path, int nflags, char *const *flags,
 	}
 	v[n] = NULL;
 	return v;
+}
+
+/* agent_left - see cli.h */
+int
+agent_left(const char *name, int wstatus)
+{
+	return strcmp(name, "gossipd") == 0 && WIFEXITED(wstatus) &&
+	    WEXITSTATUS(wstatus) == 0;
 }
 
 /* agent_probe_addr - see cli.h */
@@ -467,11 +487,47 @@ agent_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 		}
 		return;
 	}
+	if (agent_left(k->name, w->rstatus)) {
+		log_info("cairn-%s %s", k->name, how);
+		log_info("graceful leave complete; stopping");
+		agent_stop(AGENT_LEAVE_GRACE);
+		return;
+	}
 	ran = ev_now(loop) - k->started;
 	k->delay = agent_backoff(k->delay, ran);
 	log_warn("cairn-%s %s; restarting in %.0fs", k->name, how, k->delay);
 	ev_timer_set(&k->restart, k->delay, 0);
 	ev_timer_start(loop, &k->restart);
+}
+
+/*
+ * agent_stop - stop every daemon, last started first, once delay seconds
+ * have passed (0: now); no restarts from here on
+ */
+static void
+agent_stop(double delay)
+{
+	size_t i;
+
+	A.stopping = 1;
+	ev_timer_stop(A.loop, &A.probe);
+	for (i = 0; i < A.nkids; i++)
+		ev_timer_stop(A.loop, &A.kids[i].restart);
+	notify_send("STOPPING=1");
+	/* Only kids up to the one being started have ever run. */
+	A.stop_idx = A.nkids;
+	if (delay > 0) {
+		ev_timer_set(&A.leave_timer, delay, 0);
+		ev_timer_start(A.loop, &A.leave_timer);
+	} else
+		agent_stop_next();
+}
+
+/* agent_leave_cb - the grace after a leave is over: stop the daemons */
+static void
+agent_leave_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	agent_stop_next();
 }
 
 /* agent_stop_next - SIGTERM the next daemon, last started first */
@@ -516,6 +572,13 @@ agent_term_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	size_t i;
 
+	if (A.stopping && ev_is_active(&A.leave_timer)) {
+		/* Leaving, in the grace: the signal cuts it short. */
+		log_info("caught signal %d, stopping the daemons", w->signum);
+		ev_timer_stop(loop, &A.leave_timer);
+		agent_stop_next();
+		return;
+	}
 	if (A.stopping) {
 		log_warn("caught signal %d again; killing every daemon",
 		    w->signum);
@@ -526,14 +589,7 @@ agent_term_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	log_info("caught signal %d, stopping the daemons", w->signum);
-	A.stopping = 1;
-	ev_timer_stop(loop, &A.probe);
-	for (i = 0; i < A.nkids; i++)
-		ev_timer_stop(loop, &A.kids[i].restart);
-	notify_send("STOPPING=1");
-	/* Only kids up to the one being started have ever run. */
-	A.stop_idx = A.nkids;
-	agent_stop_next();
+	agent_stop(0);
 }
 
 /* agent_hup_cb - every daemon re-reads its config */
@@ -658,6 +714,7 @@ agent_main(int argc, char **argv)
 	ev_signal_start(A.loop, &A.sint);
 	ev_signal_start(A.loop, &A.shup);
 	ev_timer_init(&A.kill_timer, agent_kill_cb, 0, 0);
+	ev_timer_init(&A.leave_timer, agent_leave_cb, 0, 0);
 	ev_timer_init(&A.probe, agent_probe_cb, AGENT_PROBE_EVERY,
 	    AGENT_PROBE_EVERY);
 	ev_timer_start(A.loop, &A.probe);

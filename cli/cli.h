@@ -194,7 +194,19 @@ void	agent_probe_addr(const char *addr, char *out, size_t n);
 /* agent_banner - -dev's "where it listens and what to try" text */
 void	agent_banner(struct buf *, const struct config *,
 	    const char *data_dir, const char *self);
+/*
+ * agent_left - whether a daemon's exit (waitpid status) that the agent
+ * did not ask for is gossipd's after a graceful leave: exit status 0
+ */
+int	agent_left(const char *name, int wstatus);
 int	agent_main(int argc, char **argv);
+
+/* leave.c: `cairn leave` and `cairn force-leave [-prune] NODE`. */
+int	leave_main(int argc, char **argv);
+int	force_leave_main(int argc, char **argv);
+
+/* keygen.c: `cairn keygen`, a new gossip encryption key. */
+int	keygen_main(int argc, char **argv);
 
 /* operator.c: `cairn operator raft list-peers|remove-peer`. */
 struct cli_raft_server {
@@ -248,6 +260,12 @@ int	snapshot_check_done(const struct snapshot_check *, char *err,
 int	snapshot_index_parse(const char *s, uint64_t *, char *err,
 	    size_t errlen);
 int	snapshot_main(int argc, char **argv);
+
+/* event.c: `cairn event`. */
+int	event_main(int argc, char **argv);
+
+/* watch.c: `cairn watch`. */
+int	watch_main(int argc, char **argv);
 
 /* json_get.c: typed reads of API answers */
 yajl_val	 cli_json_parse(const char *, size_t, char *err, size_t errlen);

@@ -25,14 +25,21 @@ static const struct cli_cmd {
 	const char	*synopsis;
 } cli_cmds[] = {
 	{ "agent", agent_main, "Runs a cairn agent" },
+	{ "event", event_main, "Fire a new event" },
+	{ "force-leave", force_leave_main,
+	    "Forces a member of the cluster to enter the \"left\" state" },
 	{ "join", join_main, "Tell cairn agent to join cluster" },
+	{ "keygen", keygen_main, "Generates a new encryption key" },
 	{ "kv", kv_main, "Interact with the key-value store" },
+	{ "leave", leave_main,
+	    "Gracefully leaves the cairn cluster and shuts down" },
 	{ "members", members_main, "Lists the members of a cairn cluster" },
 	{ "operator", operator_main,
 	    "Provides cluster-level tools for cairn operators" },
 	{ "snapshot", snapshot_main,
 	    "Saves and restores snapshots of cairn server state" },
 	{ "version", version_main, "Prints the cairn version" },
+	{ "watch", watch_main, "Watch for changes in cairn" },
 	{ NULL, NULL, NULL }
 };
 

@@ -125,8 +125,9 @@ enum msg_type {
 					   stops gossiping and exits 0 */
 	MSG_GOSSIP_FORCE_LEAVE = 306,	/* -> A_NODE [A_PRUNE] <- nothing: a
 					   failed member is marked left (with
-					   A_PRUNE, forgotten at once). 404
-					   "member not found" if unknown */
+					   A_PRUNE, forgotten at once). 500
+					   "agent: No node found with name
+					   'x'" if unknown (Consul's) */
 	MSG_GOSSIP_EVENT_FIRE = 307,	/* -> A_EVENT_NAME [A_DATA payload]
 					   [A_NODE_FILTER] [A_SERVICE_FILTER]
 					   [A_TAG_FILTER] <- A_ENTRY{event}
@@ -271,6 +272,14 @@ enum msg_attr {
 	A_TAG_FILTER = 97,
 	A_LTIME = 98,		/* u64 Lamport time */
 	A_WAIT = 99,		/* u64 ms a blocking request may wait */
+
+	/* SWIM packets (gossipd/swim.c): a list of A_SWIM_MSG, each
+	   A_SWIM_KIND and the fields of that kind (swim.h) */
+	A_SWIM_MSG = 100,	/* nested */
+	A_SWIM_KIND = 101,	/* u32 enum swim_kind */
+	A_SEQ = 102,		/* u32 */
+	A_FROM_NODE = 103,	/* string: who says so */
+	A_NACK = 104,		/* u32: 1 to ask for a nack */
 };
 
 #endif

@@ -1,13 +1,15 @@
 /*
  * gossipd.h - what the files of cairn-gossipd share, grouped by file.
  *
- * member.c is the pure membership table; main.c owns the process (the
- * table, the sockets, the subscribers); pushpull.c is the TCP exchange of
- * whole member lists between nodes; join.c decides whom to exchange with
- * (start_join, retry_join, joins on request, periodic anti-entropy).
- *
- * Leaves out: SWIM (UDP probes, suspicion, dissemination), which will sit
- * beside pushpull.c and feed the same table through member_merge.
+ * member.c is the pure membership table and swim.c the pure failure
+ * detector over it; main.c owns the process (the table, the sockets,
+ * the subscribers); swim_io.c binds SWIM to the UDP socket, the clock
+ * and the encrypt key, and handles leave and force-leave; pushpull.c is
+ * the TCP exchange of whole member lists between nodes; join.c decides
+ * whom to exchange with (start_join, retry_join, joins on request,
+ * periodic anti-entropy, reconnecting to failed members); saved.c keeps
+ * the member list in data_dir/gossip; event.c and event_api.c are user
+ * events.
  */
 #ifndef CAIRN_GOSSIPD_H
 #define CAIRN_GOSSIPD_H
@@ -15,6 +17,7 @@
 #include <ev.h>
 #include <stddef.h>
 
+#include "buf.h"
 #include "config.h"
 #include "member.h"
 #include "server.h"
@@ -68,6 +71,29 @@ int	pushpull_merge(const void *body, size_t len, const char *from,
 /* pushpull_stop - abandon every exchange in flight; no callbacks */
 void	pushpull_stop(void);
 
+/* swim_io.c */
+int	swim_io_init(struct config *, char *err, size_t errlen);
+void	swim_io_stop(void);
+void	swim_io_udp_cb(struct ev_loop *, ev_io *, int);
+void	swim_io_handle_leave(struct sconn *, const struct frame *);
+void	swim_io_handle_force_leave(struct sconn *, const struct frame *);
+void	swim_io_stats(uint64_t *health, uint64_t *dropped,
+	    uint64_t *suspects);
+/* swim_io_now - the monotonic clock in ms: member "since" times use it */
+uint64_t swim_io_now(void);
+/* gossip_news - push/pull merged a record: SWIM spreads what is new */
+void	gossip_news(const struct member *, enum member_result);
+/* gossip_seal, gossip_open - push/pull bodies under the encrypt key */
+int	gossip_encrypted(void);
+void	gossip_seal(const void *, size_t, struct buf *out);
+int	gossip_open(const void *, size_t, struct buf *out);
+
+/* saved.c */
+int	saved_init(struct config *, char *err, size_t errlen);
+void	saved_dirty(void);
+void	saved_forget(void);
+void	saved_stop(void);
+
 /* join.c */
 /* join_init - read start_join, retry_join, retry_interval, retry_max
  * and start joining; start anti-entropy */
@@ -77,11 +103,5 @@ void	join_handle(struct sconn *, const struct frame *);
 /* join_conn_closed - a local peer went: forget its pending joins */
 void	join_conn_closed(struct sconn *);
 void	join_stop(void);
-/*
- * join_spread - a member was added: push/pull with every alive member
- * soon, so news of it reaches all at once instead of by chance through
- * anti-entropy. SWIM's piggybacked dissemination replaces this later.
- */
-void	join_spread(void);
 
 #endif

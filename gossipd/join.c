@@ -7,14 +7,15 @@
  *    attempts (0: forever), as Consul's retryJoin does.
  *  - MSG_GOSSIP_JOIN (`cairn join`, PUT /v1/agent/join): the addresses
  *    of the request; the reply counts the nodes contacted.
- *  - anti-entropy: every 10s one random alive member (memberlist's
- *    periodic push/pull), so members learn about each other transitively.
+ *  - anti-entropy: every 30s one random alive member (memberlist's
+ *    periodic push/pull), which mends what SWIM's gossip missed;
+ *  - reconnect: every 10s, a random failed member (serf's, but surer).
  *
  * Addresses are "ip", "ip:port" or "[ipv6]:port", port 8301 by default.
  *
  * Leaves out: host names and cloud auto-join ("provider=..."), which
- * need a resolver; the WAN pool; rejoining the members saved in
- * data_dir/gossip after a restart.
+ * need a resolver; the WAN pool. (saved.c rejoins the members saved in
+ * data_dir/gossip after a restart.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,8 @@
 #include "msg.h"
 
 #define JOIN_RETRY_DEFAULT	30.0	/* Consul's retry_interval */
-#define JOIN_AE_INTERVAL	10.0	/* anti-entropy push/pull */
+#define JOIN_AE_INTERVAL	30.0	/* anti-entropy push/pull (memberlist) */
+#define JOIN_RECONNECT		10.0	/* reconnect to a failed member */
 #define JOIN_ERRS_MAX		4096	/* reasons kept for one batch */
 
 enum join_kind { JOIN_START, JOIN_RETRY, JOIN_REQUEST };
@@ -50,7 +52,7 @@ static struct {
 	double		 interval;
 	int64_t		 retry_max;
 	int64_t		 attempts;
-	ev_timer	 retry_w, ae_w;
+	ev_timer	 retry_w, ae_w, reconnect_w;
 	int		 ae_busy;
 	char		 ae_name[MEMBER_NAME_MAX + 1];
 	LIST_HEAD(, join_batch) batches;
@@ -237,15 +239,21 @@ join_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	join_batch_go(b);
 }
 
+static void
+join_reconnect_done(void *arg, const char *addr, const char *err)
+{
+	if (err == NULL)
+		log_info("reconnected to failed member at %s", addr);
+}
+
 /* join_ae_done - the anti-entropy exchange ended */
 static void
 join_ae_done(void *arg, const char *addr, const char *err)
 {
 	J.ae_busy = 0;
-	/* Failure detection is SWIM's (later): the member stays listed as
-	 * it was reported; this is where a failed probe would be noted. */
+	/* Failure is for SWIM to decide; this only says why. */
 	if (err != NULL)
-		log_warn("anti-entropy push/pull with %s (%s) failed: %s",
+		log_debug("anti-entropy push/pull with %s (%s) failed: %s",
 		    J.ae_name, addr, err);
 }
 
@@ -271,43 +279,32 @@ join_ae_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	J.ae_busy = 1;
 }
 
-#define SPREAD_DELAY	0.2	/* coalesce the news of one exchange */
-#define SPREAD_MAX	32	/* exchanges one spread may start */
-
-static ev_timer spread_w;
-
+/*
+ * join_reconnect_cb - serf's reconnect: a push/pull with a random failed
+ * member, so a partition that healed, or a node that came back at the
+ * same address, is found again (each side then refutes or learns).
+ * Serf tries with chance failed/alive every 30s; one try every 10s finds
+ * a healed partition in seconds, not minutes, for one small exchange.
+ */
 static void
-spread_done(void *arg, const char *addr, const char *err)
+join_reconnect_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	if (err != NULL)
-		log_debug("spreading news to %s failed: %s", addr, err);
-}
-
-/* spread_cb - one push/pull with each alive member but ourselves */
-static void
-spread_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	const struct member *m;
+	const struct member *m, *pick = NULL;
+	size_t i, nfailed = 0;
 	char err[256];
-	size_t i, n = 0;
 
-	for (i = 0; i < G.members.n && n < SPREAD_MAX; i++) {
+	for (i = 0; i < G.members.n; i++) {
 		m = G.members.m[i];
-		if (strcmp(m->name, G.self) == 0 || m->status != MEMBER_ALIVE)
-			continue;
-		if (pushpull_start(m->addr, m->port, spread_done, NULL, err,
-		    sizeof(err)) == 0)
-			n++;
+		if (m->status == MEMBER_FAILED &&
+		    random() % (long)++nfailed == 0)
+			pick = m;
 	}
-}
-
-void
-join_spread(void)
-{
-	if (ev_is_active(&spread_w))
+	if (pick == NULL)
 		return;
-	ev_timer_init(&spread_w, spread_cb, SPREAD_DELAY, 0);
-	ev_timer_start(G.loop, &spread_w);
+	log_debug("trying to reconnect to failed member %s", pick->name);
+	if (pushpull_start(pick->addr, pick->port, join_reconnect_done,
+	    NULL, err, sizeof(err)) < 0)
+		log_debug("reconnect to %s: %s", pick->name, err);
 }
 
 /* join_config - retry_interval and retry_max */
@@ -359,6 +356,9 @@ join_init(struct config *cfg, char *err, size_t errlen)
 	ev_timer_init(&J.ae_w, join_ae_cb, JOIN_AE_INTERVAL,
 	    JOIN_AE_INTERVAL);
 	ev_timer_start(G.loop, &J.ae_w);
+	ev_timer_init(&J.reconnect_w, join_reconnect_cb, JOIN_RECONNECT,
+	    JOIN_RECONNECT);
+	ev_timer_start(G.loop, &J.reconnect_w);
 	if (J.nstart > 0) {
 		log_info("start_join: joining %zu address%s", J.nstart,
 		    J.nstart == 1 ? "" : "es");
@@ -438,7 +438,7 @@ join_stop(void)
 
 	ev_timer_stop(G.loop, &J.retry_w);
 	ev_timer_stop(G.loop, &J.ae_w);
-	ev_timer_stop(G.loop, &spread_w);
+	ev_timer_stop(G.loop, &J.reconnect_w);
 	while ((b = LIST_FIRST(&J.batches)) != NULL)
 		join_batch_free(b);
 	join_strs_free(J.start, J.nstart);

@@ -3,21 +3,20 @@
  *
  * Keeps the member table (member.c): this node's own record (name,
  * advertise address, serf_lan port, Consul's tags) and every member
- * learned from others. Nodes exchange whole tables over TCP on the
- * serf_lan port (pushpull.c), with the start_join and retry_join
- * addresses, on request, and every 10s with a random member (join.c).
+ * learned from others. SWIM (swim.c, bound in swim_io.c) probes members
+ * over UDP on the serf_lan port, decides who failed, and spreads news
+ * and user events; nodes also exchange whole tables over TCP on the same
+ * port (pushpull.c): with the start_join and retry_join addresses and
+ * the saved members at start, on request, every 30s with a random
+ * member, and every 10s with a failed one (join.c).
  *
  * On run_dir/gossipd.sock it serves the member list (MSG_GOSSIP_MEMBERS,
- * for /v1/agent/members and `cairn members`), joins on request
- * (MSG_GOSSIP_JOIN) and streams changes to subscribers
- * (MSG_GOSSIP_SUBSCRIBE: raftd finds its fellow servers this way).
+ * for /v1/agent/members and `cairn members`), joins, leaves and
+ * force-leaves on request, fires and lists user events, and streams
+ * member changes to subscribers (MSG_GOSSIP_SUBSCRIBE: raftd finds its
+ * fellow servers this way, and the leader keeps the catalog in step).
  *
- * It binds the serf_lan UDP port as well, so a port clash shows at start
- * rather than when SWIM arrives; until then datagrams are dropped.
- *
- * Leaves out: SWIM probing, suspicion and dissemination (a member stays
- * as last reported), leaving, the WAN pool, user events, and keeping the
- * member list in data_dir/gossip.
+ * Leaves out: the WAN pool.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +26,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "event.h"
 #include "gossipd.h"
 #include "log.h"
 #include "msg.h"
@@ -126,6 +126,10 @@ static const struct handler gossipd_handlers[] = {
 	{ MSG_GOSSIP_MEMBERS, "members", gossipd_handle_members },
 	{ MSG_GOSSIP_SUBSCRIBE, "subscribe", gossipd_handle_subscribe },
 	{ MSG_GOSSIP_JOIN, "join", join_handle },
+	{ MSG_GOSSIP_LEAVE, "leave", swim_io_handle_leave },
+	{ MSG_GOSSIP_FORCE_LEAVE, "force-leave", swim_io_handle_force_leave },
+	{ MSG_GOSSIP_EVENT_FIRE, "event-fire", event_handle_fire },
+	{ MSG_GOSSIP_EVENT_LIST, "event-list", event_handle_list },
 	{ 0, NULL, NULL }
 };
 
@@ -177,19 +181,6 @@ gossipd_self(const struct config *cfg, struct member *m)
 	}
 }
 
-/* gossipd_udp_cb - no gossip over UDP yet: drop what arrives */
-static void
-gossipd_udp_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	char dgram[1500];
-	int i;
-
-	/* Bounded, so a flood cannot keep us from the unix socket. */
-	for (i = 0; i < 64; i++)
-		if (recv(w->fd, dgram, sizeof(dgram), 0) < 0)
-			break;
-}
-
 /* gossipd_bind - the serf_lan port, TCP and UDP, as Consul binds it */
 static int
 gossipd_bind(const struct config *cfg, char *err, size_t errlen)
@@ -209,7 +200,7 @@ gossipd_bind(const struct config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "serf_lan (UDP): %s", e);
 		return -1;
 	}
-	ev_io_init(&G.udp_w, gossipd_udp_cb, G.udp_fd, EV_READ);
+	ev_io_init(&G.udp_w, swim_io_udp_cb, G.udp_fd, EV_READ);
 	ev_io_start(G.loop, &G.udp_w);
 	return 0;
 }
@@ -228,7 +219,8 @@ gossipd_init(struct ev_loop *loop, struct config *cfg, char *err,
 	G.gossip.fd = G.local.fd = -1;
 	member_table_init(&G.members);
 	gossipd_self(cfg, &self);
-	if (member_update(&G.members, &self, ev_now(loop)) != MEMBER_ADDED) {
+	if (member_update(&G.members, &self, (double)swim_io_now() / 1000) !=
+	    MEMBER_ADDED) {
 		member_tags_free(&self);
 		snprintf(err, errlen, "cannot add this node (%s) to the "
 		    "member list", cfg->node_name);
@@ -236,10 +228,13 @@ gossipd_init(struct ev_loop *loop, struct config *cfg, char *err,
 	}
 	member_tags_free(&self);
 	/* Config errors first; exchanges start once the loop runs. */
-	if (join_init(cfg, err, errlen) < 0)
+	if (swim_io_init(cfg, err, errlen) < 0 ||
+	    join_init(cfg, err, errlen) < 0)
 		return -1;
-	if (gossipd_bind(cfg, err, errlen) < 0)
+	if (gossipd_bind(cfg, err, errlen) < 0 ||
+	    saved_init(cfg, err, errlen) < 0)
 		return -1;
+	event_api_init(loop, cfg, G.self);
 	daemon_sock_path(cfg, "gossipd", sock, sizeof(sock));
 	if (server_listen_unix(&G.local, loop, sock, "gossipd",
 	    gossipd_handlers, err, errlen) < 0)
@@ -257,8 +252,11 @@ gossipd_init(struct ev_loop *loop, struct config *cfg, char *err,
 static void
 gossipd_stop(void)
 {
+	saved_stop();
+	event_api_stop();
 	pushpull_stop();
 	join_stop();
+	swim_io_stop();
 	server_stop(&G.local);
 	server_stop(&G.gossip);
 	if (G.udp_fd >= 0) {
@@ -280,8 +278,12 @@ static const struct daemon_spec gossipd_spec = {
 "TCP on the serf_lan port (8301) on bind_addr: with start_join and\n"
 "retry_join (retry_interval, retry_max) at start, on request (`cairn\n"
 "join`), and every 10s with a random member. Serves the list, joins and\n"
-"member events on run_dir/gossipd.sock. Runs on every node. Failure\n"
-"detection (SWIM over UDP) is not implemented yet.\n",
+"member events on run_dir/gossipd.sock. Runs on every node. Detects\n"
+"failures with SWIM and Lifeguard over UDP on the same port (gossip_lan:\n"
+"probe_interval 500ms, probe_timeout 250ms, suspicion_mult 3,\n"
+"retransmit_mult 4, gossip_interval 200ms, gossip_nodes 3), spreads user\n"
+"events, encrypts everything with the encrypt key (`cairn keygen`), and\n"
+"keeps the member list in data_dir/gossip to rejoin after a restart.\n",
 	.init = gossipd_init,
 	.stop = gossipd_stop,
 };

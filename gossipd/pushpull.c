@@ -10,9 +10,12 @@
  * push changes nothing; a name that comes with another node ID is logged
  * as a conflict and left alone (Consul refuses it too).
  *
- * Leaves out: encryption and memberlist's wire format (cairn nodes speak
- * only to cairn nodes), and failure detection: an exchange that fails
- * tells the caller, and the member stays as reported until SWIM decides.
+ * With an encrypt key, both tables travel sealed (swim_io.c): a peer
+ * without the key gets 400 and merges nothing.
+ *
+ * Leaves out: memberlist's wire format (cairn nodes speak only to cairn
+ * nodes). An exchange that fails only tells the caller: failure is for
+ * SWIM to decide.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +42,21 @@ struct pushpull {
 
 static LIST_HEAD(, pushpull) pushpulls = LIST_HEAD_INITIALIZER(pushpulls);
 
-/* pushpull_table - our whole table as A_ENTRY records */
+static int	pushpull_merge_plain(const void *, size_t, const char *,
+		    char *, size_t);
+
+/* pushpull_table - our whole table as A_ENTRY records, sealed if keyed */
 static void
 pushpull_table(struct buf *b)
 {
+	struct buf plain;
 	size_t i;
 
+	buf_init(&plain);
 	for (i = 0; i < G.members.n; i++)
-		member_encode(b, G.members.m[i]);
+		member_encode(&plain, G.members.m[i]);
+	gossip_seal(buf_head(&plain), buf_used(&plain), b);
+	buf_free(&plain);
 }
 
 /* pushpull_log - one line for what merging a record did */
@@ -84,8 +94,28 @@ pushpull_log(enum member_result r, const struct member *news,
 
 /* pushpull_merge - check every record, then merge them; see gossipd.h */
 int
-pushpull_merge(const void *body, size_t len, const char *from, char *err,
+pushpull_merge(const void *sealed, size_t slen, const char *from, char *err,
     size_t errlen)
+{
+	struct buf plain;
+	int rc;
+
+	buf_init(&plain);
+	if (gossip_open(sealed, slen, &plain) < 0) {
+		snprintf(err, errlen, "does not decrypt with our encrypt key "
+		    "(another key, or none)");
+		rc = -1;
+	} else
+		rc = pushpull_merge_plain(buf_head(&plain), buf_used(&plain),
+		    from, err, errlen);
+	buf_free(&plain);
+	return rc;
+}
+
+/* pushpull_merge_plain - the records, checked then merged */
+static int
+pushpull_merge_plain(const void *body, size_t len, const char *from,
+    char *err, size_t errlen)
 {
 	struct attr_iter it;
 	struct attr a;
@@ -114,16 +144,18 @@ pushpull_merge(const void *body, size_t len, const char *from, char *err,
 	}
 	for (i = 0; i < n; i++) {
 		r = member_merge(&G.members, G.self, &news[i],
-		    ev_now(G.loop));
+		    (double)swim_io_now() / 1000);
 		if ((m = member_lookup(&G.members, news[i].name)) == NULL)
 			continue;	/* MEMBER_ERR: decode let it by */
 		pushpull_log(r, &news[i], m, from);
-		/* SWIM's failure detector will also report here. */
 		if (r == MEMBER_ADDED || r == MEMBER_CHANGED ||
-		    r == MEMBER_REFUTED)
+		    r == MEMBER_REFUTED) {
 			gossipd_notify(m);
-		if (r == MEMBER_ADDED)
-			join_spread();
+			saved_dirty();
+			/* SWIM spreads it to everyone, and a refutation
+			   of a suspicion of us at once. */
+			gossip_news(m, r);
+		}
 	}
 	rc = 0;
 done:

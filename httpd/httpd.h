@@ -98,6 +98,8 @@ void	api_operator_raft_peer(struct http_req *, const char *);
 void	api_snapshot(struct http_req *, const char *);
 /* api_join.c */
 void	api_agent_join(struct http_req *, const char *);
+void	api_agent_leave(struct http_req *, const char *);
+void	api_agent_force_leave(struct http_req *, const char *);
 /* api_checks.c */
 void	api_agent_check_pass(struct http_req *, const char *);
 void	api_agent_check_warn(struct http_req *, const char *);
@@ -105,5 +107,8 @@ void	api_agent_check_fail(struct http_req *, const char *);
 void	api_agent_check_update(struct http_req *, const char *);
 void	api_agent_services(struct http_req *, const char *);
 void	api_agent_checks(struct http_req *, const char *);
+/* api_event.c */
+void	api_event_fire(struct http_req *, const char *);
+void	api_event_list(struct http_req *, const char *);
 
 #endif

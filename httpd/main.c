@@ -35,6 +35,8 @@ static const struct route routes[] = {
 	{ "/v1/agent/self",		0, api_agent_self },
 	{ "/v1/agent/members",		0, api_agent_members },
 	{ "/v1/agent/join/",		1, api_agent_join },
+	{ "/v1/agent/leave",		0, api_agent_leave },
+	{ "/v1/agent/force-leave/",	1, api_agent_force_leave },
 	{ "/v1/agent/check/pass/",	1, api_agent_check_pass },
 	{ "/v1/agent/check/warn/",	1, api_agent_check_warn },
 	{ "/v1/agent/check/fail/",	1, api_agent_check_fail },
@@ -47,6 +49,9 @@ static const struct route routes[] = {
 	    api_operator_raft_configuration },
 	{ "/v1/operator/raft/peer",	0, api_operator_raft_peer },
 	{ "/v1/snapshot",		0, api_snapshot },
+	{ "/v1/event/fire/",		1, api_event_fire },
+	{ "/v1/event/fire",		0, api_event_fire },
+	{ "/v1/event/list",		0, api_event_list },
 	{ NULL, 0, NULL }
 };
 

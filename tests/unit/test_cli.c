@@ -3,12 +3,14 @@
  * style flags, HTTP addresses and escaping, columnize, the members table
  * (parse, filter, sort, both layouts), KV responses and -detailed output
  * (with every good JSON cut short and extended), and the agent's restart
- * backoff, child argv, probe addresses and -dev banner.
+ * backoff, child argv, probe addresses, -dev banner, and which daemon
+ * exit is a graceful leave.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "buf.h"
 #include "test.h"
@@ -669,6 +671,44 @@ test_agent_argv(void)
 	CHECK_STR(names[3], "httpd");
 }
 
+/* a waitpid status for an exit with code, or for death by signal sig */
+#define EXITED(code)	((code) << 8)
+#define KILLED(sig)	(sig)
+
+static void
+test_agent_left(void)
+{
+	/* Only gossipd exiting 0 on its own is a leave; all else a crash. */
+	static const struct {
+		const char	*name;
+		int		 wstatus;
+		int		 left;
+	} rows[] = {
+		{ "gossipd", EXITED(0), 1 },
+		{ "gossipd", EXITED(1), 0 },
+		{ "gossipd", EXITED(100), 0 },
+		{ "gossipd", EXITED(127), 0 },
+		{ "gossipd", KILLED(9), 0 },
+		{ "gossipd", KILLED(15), 0 },
+		{ "kvd", EXITED(0), 0 },
+		{ "httpd", EXITED(0), 0 },
+		{ "raftd", EXITED(0), 0 },
+		{ "gossip", EXITED(0), 0 },
+		{ "gossipdd", EXITED(0), 0 },
+	};
+	size_t i;
+
+	/* The encoding the table assumes is the one waitpid uses. */
+	CHECK(WIFEXITED(EXITED(3)) && WEXITSTATUS(EXITED(3)) == 3);
+	CHECK(WIFSIGNALED(KILLED(9)) && WTERMSIG(KILLED(9)) == 9);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (agent_left(rows[i].name, rows[i].wstatus) != rows[i].left) {
+			fprintf(stderr, "agent_left row %zu\n", i);
+			CHECK(0);
+		}
+	}
+}
+
 static void
 test_agent_probe_addr(void)
 {
@@ -752,6 +792,7 @@ main(void)
 	RUN(test_kv_keys);
 	RUN(test_agent_backoff);
 	RUN(test_agent_argv);
+	RUN(test_agent_left);
 	RUN(test_agent_probe_addr);
 	RUN(test_agent_banner);
 	return TEST_DONE();
