@@ -31,9 +31,9 @@ struct servers_held {
 
 static void	servers_up(struct rpc *);
 
-/* servers_tag - a member record's tag value into out[n]; -1 if absent */
-static int
-servers_tag(const void *rec, size_t len, const char *key, char *out,
+/* servers_member_tag - see servers.h */
+int
+servers_member_tag(const void *rec, size_t len, const char *key, char *out,
     size_t n)
 {
 	struct attr_iter it;
@@ -45,7 +45,8 @@ servers_tag(const void *rec, size_t len, const char *key, char *out,
 		    attr_index(a.val, a.len, mt, A_META_VALUE + 1) == 0 &&
 		    mt[A_META_KEY].len == strlen(key) &&
 		    memcmp(mt[A_META_KEY].val, key, mt[A_META_KEY].len) == 0)
-			return attr_strcpy(&mt[A_META_VALUE], out, n);
+			return attr_strcpy(&mt[A_META_VALUE], out, n) < 0 ||
+			    strlen(out) != mt[A_META_VALUE].len ? -1 : 0;
 	return -1;
 }
 
@@ -65,12 +66,12 @@ servers_member_parse(const void *rec, size_t len, const char *dc,
 	    m->node[0] == '\0' || m->addr[0] == '\0')
 		return -1;
 	/* As Consul's client router: role=consul, our datacenter. */
-	if (servers_tag(rec, len, "role", role, sizeof(role)) < 0 ||
+	if (servers_member_tag(rec, len, "role", role, sizeof(role)) < 0 ||
 	    strcmp(role, "consul") != 0 ||
-	    servers_tag(rec, len, "dc", mdc, sizeof(mdc)) < 0 ||
+	    servers_member_tag(rec, len, "dc", mdc, sizeof(mdc)) < 0 ||
 	    strcmp(mdc, dc) != 0)
 		return 0;
-	if (servers_tag(rec, len, "port", port, sizeof(port)) < 0)
+	if (servers_member_tag(rec, len, "port", port, sizeof(port)) < 0)
 		return -1;
 	p = strtol(port, &end, 10);
 	if (*port == '\0' || *end != '\0' || p < 1 || p > 65535)

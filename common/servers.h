@@ -106,6 +106,12 @@ size_t	servers_alive(const struct servers *);
 void	servers_stop(struct servers *);
 
 /*
+ * servers_member_tag - a gossip member record's tag value into out[n];
+ * -1 if absent, too long, or holding a NUL
+ */
+int	servers_member_tag(const void *rec, size_t len, const char *key,
+	    char *out, size_t n);
+/*
  * servers_member_parse - a gossip member record: 1 with *m filled if it is
  * a server of dc, 0 if it is not, -1 if the record is malformed.
  */

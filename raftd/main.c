@@ -384,6 +384,7 @@ raftd_stop(void)
 	feed_fail_all("cairn-raftd is stopping");
 	server_stop(&R.local);
 	server_stop(&R.remote);
+	reconcile_stop();	/* before its reads fail */
 	rpc_stop(&R.kvd);
 	peers_close();
 	node_close();

@@ -222,6 +222,7 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (++n % 50 == 0) {
 		reconcile();
 		node_start_if_ready();
+		reconcile_tick();	/* the catalog follows membership */
 	}
 }
 
@@ -292,6 +293,8 @@ ready_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 		feed_fail_all("leadership lost while committing log");
 		read_lost_leadership();
 	}
+	if (R.r.role == RAFT_LEADER && !R.was_leader)
+		reconcile_leader();
 	R.was_leader = R.r.role == RAFT_LEADER;
 	if (R.r.leader != R.last_leader) {
 		R.last_leader = R.r.leader;

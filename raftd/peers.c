@@ -20,6 +20,7 @@
 #include "msg.h"
 #include "raft_wire.h"
 #include "raftd.h"
+#include "servers.h"
 
 /* peers_find - by Raft id */
 struct peer *
@@ -87,22 +88,8 @@ peers_write_now(void)
 			rpc_write_now(&R.peers[i].rpc);
 }
 
-/* tag - a member's tag value, or NULL */
-static int
-tag(const struct attr *rec, const char *key, char *out, size_t n)
-{
-	struct attr_iter it;
-	struct attr a, mt[A_META_VALUE + 1];
-
-	attr_iter_init(&it, rec->val, rec->len);
-	while (attr_next(&it, &a) == 1)
-		if (a.type == A_META &&
-		    attr_index(a.val, a.len, mt, A_META_VALUE + 1) == 0 &&
-		    mt[A_META_KEY].len == strlen(key) &&
-		    memcmp(mt[A_META_KEY].val, key, mt[A_META_KEY].len) == 0)
-			return attr_strcpy(&mt[A_META_VALUE], out, n);
-	return -1;
-}
+#define TAG(key, out) \
+	servers_member_tag(rec->val, rec->len, (key), (out), sizeof(out))
 
 /* peers_member - one member from gossipd: add or update a server */
 static void
@@ -119,11 +106,9 @@ peers_member(const struct attr *rec)
 	if (attr_index(rec->val, rec->len, tab, ATTR_TAB) < 0 ||
 	    attr_strcpy(&tab[A_NODE], node, sizeof(node)) < 0 ||
 	    attr_strcpy(&tab[A_ADDRESS], addr, sizeof(addr)) < 0 ||
-	    tag(rec, "role", role, sizeof(role)) < 0 ||
-	    strcmp(role, "consul") != 0 ||
-	    tag(rec, "dc", dc, sizeof(dc)) < 0 || strcmp(dc, R.dc) != 0 ||
-	    tag(rec, "port", port, sizeof(port)) < 0 ||
-	    tag(rec, "id", id, sizeof(id)) < 0)
+	    TAG("role", role) < 0 || strcmp(role, "consul") != 0 ||
+	    TAG("dc", dc) < 0 || strcmp(dc, R.dc) != 0 ||
+	    TAG("port", port) < 0 || TAG("id", id) < 0)
 		return;
 	attr_u64(&tab[A_MEMBER_STATUS], &status);
 	if ((rid = raftd_id_of(id)) == R.id)
@@ -146,8 +131,7 @@ peers_member(const struct attr *rec)
 	snprintf(p->node_id, sizeof(p->node_id), "%s", id);
 	snprintf(p->addr, sizeof(p->addr), "%s", addr);
 	p->port = atoi(port);
-	p->expect = tag(rec, "expect", expect, sizeof(expect)) == 0 ?
-	    atoi(expect) : 0;
+	p->expect = TAG("expect", expect) == 0 ? atoi(expect) : 0;
 	p->alive = status == 1;
 	if (changed)
 		peer_dial(p);
@@ -165,8 +149,10 @@ peers_gossip_push(struct rpc *r, const struct frame *f)
 		return;
 	attr_iter_init(&it, f->body, f->len);
 	while (attr_next(&it, &a) == 1)
-		if (a.type == A_ENTRY)
+		if (a.type == A_ENTRY) {
+			reconcile_member(&a);	/* all, not servers only */
 			peers_member(&a);
+		}
 }
 
 static void
@@ -185,6 +171,7 @@ peers_gossip_up(struct rpc *r)
 {
 	char err[256];
 
+	reconcile_gossip_up();
 	if (rpc_call(r, MSG_GOSSIP_SUBSCRIBE, NULL, 0, 10.0, peers_subscribed,
 	    NULL, err, sizeof(err)) < 0)
 		log_warn("subscribe to gossipd: %s", err);

@@ -12,6 +12,8 @@
  *	read.c	reads with Consul's consistency modes
  *	snap.c	snapshots: taking, sending, installing, restoring kvd
  *	forward.c requests relayed to the leader
+ *	reconcile.c the catalog following membership: serfHealth, and
+ *		deregistering members that left (the leader's)
  *	main.c	the sockets (run_dir/raftd.sock for local daemons, the
  *		server RPC port for servers and client agents), the
  *		request table, writes and their forwarding to the leader
@@ -171,5 +173,79 @@ void	raftd_request(struct sconn *, const struct frame *);
 /* raftd_forward - relay a request to the leader; -1 when there is none */
 int	raftd_forward(struct sconn *, const struct frame *);
 void	forward_leader_changed(raft_id);
+
+/* reconcile.c */
+#define RECONCILE_NAME	128
+
+/* A member's status: gossipd's, and REAP for one gossip forgot (Consul) */
+enum reconcile_status {
+	RECONCILE_ALIVE = 1,
+	RECONCILE_LEAVING = 2,
+	RECONCILE_LEFT = 3,
+	RECONCILE_FAILED = 4,
+	RECONCILE_REAP = 5,
+};
+
+/* A node's serfHealth in the catalog */
+enum reconcile_serf {
+	RECONCILE_SERF_NONE = 0,	/* the node has none */
+	RECONCILE_SERF_PASSING,
+	RECONCILE_SERF_CRITICAL,
+	RECONCILE_SERF_OTHER,		/* warning */
+	RECONCILE_SERF_UNKNOWN,		/* its checks could not be read */
+};
+
+enum reconcile_action {
+	RECONCILE_NOTHING = 0,
+	RECONCILE_REGISTER,	/* the node, and serfHealth passing */
+	RECONCILE_CRITICAL,	/* serfHealth critical */
+	RECONCILE_DEREGISTER,	/* the node and all on it */
+};
+
+/* What gossip says of a member */
+struct reconcile_member {
+	char		 name[RECONCILE_NAME];
+	char		 id[64];	/* its "id" tag */
+	char		 addr[64];
+	int		 status;	/* enum reconcile_status */
+};
+
+/* What the catalog has of a node */
+struct reconcile_catalog {
+	int		 present;
+	char		 id[64], addr[64];
+	int		 serf;		/* enum reconcile_serf */
+	const unsigned char *rec;	/* its record as read, or NULL */
+	size_t		 reclen;
+};
+
+struct reconcile_node {
+	char		 name[RECONCILE_NAME];
+	struct reconcile_catalog c;
+};
+
+typedef void reconcile_fn(void *arg, enum reconcile_action,
+    const struct reconcile_member *, const struct reconcile_catalog *);
+
+void	reconcile_member(const struct attr *rec);
+void	reconcile_gossip_up(void);
+void	reconcile_leader(void);
+void	reconcile_tick(void);
+void	reconcile_stop(void);
+/* the pure part */
+enum reconcile_action reconcile_decide(const struct reconcile_member *,
+	    const struct reconcile_catalog *, const char *self);
+void	reconcile_plan(struct reconcile_member *, size_t,
+	    const struct reconcile_member *gone, size_t,
+	    struct reconcile_node *, size_t, const char *self, int reap,
+	    reconcile_fn *, void *);
+void	reconcile_command(enum reconcile_action,
+	    const struct reconcile_member *, const struct reconcile_catalog *,
+	    const char *dc, struct buf *);
+int	reconcile_parse_member(const void *, size_t, const char *dc,
+	    struct reconcile_member *);
+int	reconcile_parse_node(const void *, size_t, struct reconcile_node *);
+int	reconcile_parse_health(const void *, size_t, char *node, size_t,
+	    int *serf);
 
 #endif
