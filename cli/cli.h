@@ -79,10 +79,24 @@ struct http_client {
 	int	 stale;		/* ?stale on reads */
 };
 
+/*
+ * An answer. http_do and http_stream fill code, body and the index; sink
+ * and sink_arg are read by http_stream only (http_do clears them, so its
+ * callers need not initialise the struct).
+ */
 struct http_resp {
 	long		 code;
+	/* the body; with a sink, a non-200's first HTTP_ERRBODY bytes */
 	struct buf	 body;
+	char		 index[64];	/* X-Consul-Index of the final answer */
+	int		 has_index;	/* 0: the answer had no such header */
+	/* a 200's body as it arrives; -1 stops the transfer */
+	int		(*sink)(void *arg, const void *data, size_t len);
+	void		*sink_arg;
 };
+
+/* how much of a non-200 body a sink transfer keeps for the message */
+#define HTTP_ERRBODY	4096
 
 /* Consul's -http-addr, -token, -datacenter and -stale flags. */
 struct http_flags {
@@ -113,11 +127,22 @@ void	http_escape_path(struct buf *, const char *s);
 void	http_escape_query(struct buf *, const char *s);
 /*
  * http_do - one request: path starts "/v1/...", query is "" or "a=b&c",
- * dc/stale/token are added. Transport errors give -1 and Go's text
+ * dc/stale/token are added, and no timeout is set (blocking queries wait
+ * as long as the agent does). Transport errors give -1 and Go's text
  * (`Get "url": dial tcp host: connect: connection refused`); any HTTP
- * status is 0 with resp filled. Free resp->body with buf_free.
+ * status is 0 with resp filled. Free resp->body with buf_free (after -1
+ * too).
  */
 int	http_do(const struct http_client *, const char *method,
+	    const char *path, const char *query, int read,
+	    const void *body, size_t len, struct http_resp *,
+	    char *err, size_t errlen);
+/*
+ * http_stream - http_do with resp->sink (which the caller sets, or sets
+ * NULL) taking a 200's body in place of resp->body. A sink's -1 ends the
+ * transfer: -1 with `Get "url": storing the response body failed`.
+ */
+int	http_stream(const struct http_client *, const char *method,
 	    const char *path, const char *query, int read,
 	    const void *body, size_t len, struct http_resp *,
 	    char *err, size_t errlen);

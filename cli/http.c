@@ -3,7 +3,9 @@
  * (-http-addr, CAIRN_HTTP_ADDR, CONSUL_HTTP_ADDR, 127.0.0.1:8500), one
  * request at a time with libcurl's easy interface, and errors worded as
  * Consul's Go client words them, since scripts match on "connection
- * refused" and "Unexpected response code".
+ * refused" and "Unexpected response code". Every answer's X-Consul-Index
+ * is kept for blocking queries (watch); a 200's body can go to a caller's
+ * sink as it arrives instead of into memory (snapshot save's file).
  *
  * Leaves out: TLS client certificates and CA flags (-ca-file, ...),
  * -token-file, and retries: a command makes one attempt, as Consul's do.
@@ -191,12 +193,71 @@ http_escape_query(struct buf *b, const char *s)
 	escape(b, s, 1);
 }
 
-/* write_cb - libcurl hands us the body */
+/* What a transfer's callbacks need. */
+struct http_xfer {
+	CURL			*curl;
+	struct http_resp	*resp;
+	int			 sink_failed;
+};
+
+/* header_cb - keep X-Consul-Index of the final answer */
+static size_t
+header_cb(char *p, size_t size, size_t n, void *arg)
+{
+	static const char name[] = "X-Consul-Index:";
+	struct http_resp *r = arg;
+	size_t len = size * n, nl = sizeof(name) - 1;
+
+	/* A new status line (after 100 Continue, say) starts over. */
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) {
+		r->index[0] = '\0';
+		r->has_index = 0;
+	}
+	if (len < nl || strncasecmp(p, name, nl) != 0)
+		return size * n;
+	p += nl;
+	len -= nl;
+	while (len > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		len--;
+	}
+	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n' ||
+	    p[len - 1] == ' ' || p[len - 1] == '\t'))
+		len--;
+	/* Too long to be a number: keep enough to be reported as bad. */
+	if (len >= sizeof(r->index))
+		len = sizeof(r->index) - 1;
+	memcpy(r->index, p, len);
+	r->index[len] = '\0';
+	r->has_index = 1;
+	return size * n;
+}
+
+/* write_cb - the body: a 200's to the sink if there is one, else kept */
 static size_t
 write_cb(char *p, size_t size, size_t n, void *arg)
 {
-	buf_append(arg, p, size * n);
-	return size * n;
+	struct http_xfer *x = arg;
+	struct http_resp *r = x->resp;
+	size_t len = size * n, room;
+	long code = 0;
+
+	if (r->sink == NULL) {
+		buf_append(&r->body, p, len);
+		return len;
+	}
+	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200) {
+		/* Only for the error message: http_status_error shows 1000. */
+		room = HTTP_ERRBODY - buf_used(&r->body);
+		buf_append(&r->body, p, len < room ? len : room);
+		return len;
+	}
+	if (len > 0 && r->sink(r->sink_arg, p, len) < 0) {
+		x->sink_failed = 1;
+		return 0;	/* curl stops with CURLE_WRITE_ERROR */
+	}
+	return len;
 }
 
 /* go_method - Go's url.Error Op: "Get", "Put", "Delete" */
@@ -268,8 +329,21 @@ http_do(const struct http_client *c, const char *method, const char *path,
     const char *query, int read, const void *body, size_t len,
     struct http_resp *resp, char *err, size_t errlen)
 {
+	resp->sink = NULL;
+	resp->sink_arg = NULL;
+	return http_stream(c, method, path, query, read, body, len, resp,
+	    err, errlen);
+}
+
+/* http_stream - see cli.h */
+int
+http_stream(const struct http_client *c, const char *method,
+    const char *path, const char *query, int read, const void *body,
+    size_t len, struct http_resp *resp, char *err, size_t errlen)
+{
+	struct http_xfer x = { NULL, resp, 0 };
 	struct curl_slist *hdrs = NULL;
-	char cerr[CURL_ERROR_SIZE] = "";
+	char cerr[CURL_ERROR_SIZE] = "", op[16];
 	struct buf url, h;
 	const char *sep = "?";
 	CURL *curl;
@@ -278,6 +352,8 @@ http_do(const struct http_client *c, const char *method, const char *path,
 
 	buf_init(&resp->body);
 	resp->code = 0;
+	resp->index[0] = '\0';
+	resp->has_index = 0;
 	buf_init(&url);
 	buf_init(&h);
 	buf_printf(&url, "%s%s", c->base, path);
@@ -294,11 +370,14 @@ http_do(const struct http_client *c, const char *method, const char *path,
 		buf_printf(&url, "%sstale=", sep);
 	if ((curl = curl_easy_init()) == NULL)
 		log_fatal("out of memory");
+	x.curl = curl;
 	curl_easy_setopt(curl, CURLOPT_URL, buf_cstr(&url));
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp->body);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(curl, CURLOPT_HEADERDATA, resp);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "cairn/" CLI_VERSION);
 	if (c->unix_path[0] != '\0')
 		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
@@ -319,13 +398,16 @@ http_do(const struct http_client *c, const char *method, const char *path,
 	}
 	if (hdrs != NULL)
 		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	if ((rc = curl_easy_perform(curl)) != CURLE_OK)
-		transport_error(c, curl, rc, method, buf_cstr(&url), cerr, err,
-		    errlen);
-	else {
+	if ((rc = curl_easy_perform(curl)) == CURLE_OK) {
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->code);
 		ret = 0;
-	}
+	} else if (rc == CURLE_WRITE_ERROR && x.sink_failed) {
+		go_method(method, op, sizeof(op));
+		snprintf(err, errlen, "%s \"%s\": storing the response body "
+		    "failed", op, buf_cstr(&url));
+	} else
+		transport_error(c, curl, rc, method, buf_cstr(&url), cerr, err,
+		    errlen);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(curl);
 	buf_free(&url);

@@ -17,33 +17,26 @@
  * format still saves. Consul's files are gzip'd tars and are neither read
  * nor written.
  *
- * The GET is made with libcurl here rather than through http_do, which
- * can neither stream a body to a file nor hand back a header.
+ * The GET goes through http_stream, whose sink writes FILE.tmp and feeds
+ * the check as the body arrives, so no snapshot is held in memory.
  *
  * Leaves out: snapshot inspect (the format carries no ID, term or index
  * for it to show), snapshot agent, and save's -append-filename.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "cli.h"
 #include "crc32c.h"
-#include "log.h"
 
 /* magic, the u32 version, the CRC: less is surely not a snapshot */
 #define SNAPSHOT_MIN	(SNAPSHOT_MAGIC_LEN + 4 + 4)
-/* error bodies kept for the message; http_status_error shows 1000 */
-#define SNAPSHOT_ERRBODY 4096
 
 static const char snapshot_help[] =
 "Usage: cairn snapshot <subcommand> [options] [args]\n"
@@ -208,200 +201,78 @@ syntax:
 	return -1;
 }
 
-/* What the save transfer needs in curl's callbacks. */
-struct snapshot_get {
-	CURL			*curl;
+/* What the save transfer's sink needs. */
+struct snapshot_sink {
 	int			 fd;		/* FILE.tmp */
 	int			 werrno;	/* write(2) failed */
 	struct snapshot_check	 check;		/* of what was written */
-	struct buf		 errbody;	/* a non-200 answer's body */
-	char			 index[64];	/* X-Consul-Index */
-	int			 has_index;
 };
 
-/* snapshot_header_cb - keep X-Consul-Index of the final answer */
-static size_t
-snapshot_header_cb(char *p, size_t size, size_t n, void *arg)
+/* snapshot_sink_cb - a 200's body into FILE.tmp, checked as it goes */
+static int
+snapshot_sink_cb(void *arg, const void *data, size_t len)
 {
-	static const char name[] = "X-Consul-Index:";
-	struct snapshot_get *g = arg;
-	size_t len = size * n, nl = sizeof(name) - 1;
-
-	/* A new status line (after 100 Continue, say) starts over. */
-	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)
-		g->has_index = 0;
-	if (len < nl || strncasecmp(p, name, nl) != 0)
-		return len;
-	p += nl;
-	len -= nl;
-	while (len > 0 && (*p == ' ' || *p == '\t')) {
-		p++;
-		len--;
-	}
-	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n' ||
-	    p[len - 1] == ' ' || p[len - 1] == '\t'))
-		len--;
-	/* Too long to be a number: keep enough to be reported as bad. */
-	if (len >= sizeof(g->index))
-		len = sizeof(g->index) - 1;
-	memcpy(g->index, p, len);
-	g->index[len] = '\0';
-	g->has_index = 1;
-	return size * n;
-}
-
-/* snapshot_write_cb - a 200's body to the file, any other to errbody */
-static size_t
-snapshot_write_cb(char *p, size_t size, size_t n, void *arg)
-{
-	struct snapshot_get *g = arg;
-	size_t len = size * n, done = 0;
-	long code = 0;
+	struct snapshot_sink *s = arg;
+	const unsigned char *p = data;
+	size_t done = 0;
 	ssize_t w;
 
-	curl_easy_getinfo(g->curl, CURLINFO_RESPONSE_CODE, &code);
-	if (code != 200) {
-		if (buf_used(&g->errbody) < SNAPSHOT_ERRBODY)
-			buf_append(&g->errbody, p, len);
-		return len;
-	}
 	while (done < len) {
-		if ((w = write(g->fd, p + done, len - done)) < 0) {
+		if ((w = write(s->fd, p + done, len - done)) < 0) {
 			if (errno == EINTR)
 				continue;
-			g->werrno = errno;
-			return 0;	/* curl stops with CURLE_WRITE_ERROR */
+			s->werrno = errno;
+			return -1;
 		}
 		done += (size_t)w;
 	}
-	snapshot_check_update(&g->check, p, len);
-	return len;
+	snapshot_check_update(&s->check, p, len);
+	return 0;
 }
 
 /*
- * snapshot_transport_error - Go's words for a failed GET, as http_do
- * gives them: `Get "url": dial tcp host: connect: connection refused`.
- */
-static void
-snapshot_transport_error(const struct http_client *c, CURL *h, CURLcode rc,
-    const char *url, const char *cerr, char *err, size_t errlen)
-{
-	char why[256], host[300], *ip = NULL;
-	long oserr = 0, port = 0;
-
-	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
-	if (rc == CURLE_COULDNT_CONNECT && oserr != 0) {
-		snprintf(why, sizeof(why), "%s", strerror((int)oserr));
-		why[0] = (char)tolower((unsigned char)why[0]);
-		if (c->unix_path[0] != '\0') {
-			snprintf(err, errlen, "Get \"%s\": dial unix %s: "
-			    "connect: %s", url, c->unix_path, why);
-			return;
-		}
-		if (curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) ==
-		    CURLE_OK && ip != NULL && *ip != '\0' &&
-		    curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &port) ==
-		    CURLE_OK && port > 0)
-			snprintf(host, sizeof(host), strchr(ip, ':') ?
-			    "[%s]:%ld" : "%s:%ld", ip, port);
-		else
-			snprintf(host, sizeof(host), "%s", c->host);
-		snprintf(err, errlen, "Get \"%s\": dial tcp %s: connect: %s",
-		    url, host, why);
-		return;
-	}
-	if (rc == CURLE_COULDNT_RESOLVE_HOST) {
-		snprintf(host, sizeof(host), "%s", c->host);
-		host[strcspn(host, ":")] = '\0';
-		snprintf(err, errlen, "Get \"%s\": dial tcp: lookup %s: no "
-		    "such host", url, host);
-		return;
-	}
-	snprintf(err, errlen, "Get \"%s\": %s", url,
-	    cerr[0] != '\0' ? cerr : curl_easy_strerror(rc));
-}
-
-/*
- * snapshot_get - GET /v1/snapshot into fd, as http_do would build the
- * request. Returns 0 with the body written and checked, or -1 with
- * Consul's message (the whole line) in err.
+ * snapshot_get - GET /v1/snapshot into fd. Returns 0 with the body
+ * written and checked, or -1 with Consul's message (the whole line) in
+ * err.
  */
 static int
 snapshot_get(const struct http_client *c, int fd, const char *tmp,
     struct snapshot_check *check, uint64_t *index, char *err,
     size_t errlen)
 {
-	struct snapshot_get g;
-	struct curl_slist *hdrs = NULL;
+	struct snapshot_sink s;
 	struct http_resp resp;
-	char cerr[CURL_ERROR_SIZE] = "", why[1200];
-	const char *sep = "?";
-	struct buf url, h;
-	CURLcode rc;
+	char why[1200];
 	int ret = -1;
 
-	memset(&g, 0, sizeof(g));
-	g.fd = fd;
-	snapshot_check_init(&g.check);
-	buf_init(&g.errbody);
-	buf_init(&url);
-	buf_init(&h);
-	buf_printf(&url, "%s/v1/snapshot", c->base);
-	if (c->dc[0] != '\0') {
-		buf_puts(&url, "?dc=");
-		http_escape_query(&url, c->dc);
-		sep = "&";
-	}
-	if (c->stale)
-		buf_printf(&url, "%sstale=", sep);
-	if ((g.curl = curl_easy_init()) == NULL)
-		log_fatal("out of memory");
-	curl_easy_setopt(g.curl, CURLOPT_URL, buf_cstr(&url));
-	curl_easy_setopt(g.curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(g.curl, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(g.curl, CURLOPT_WRITEFUNCTION, snapshot_write_cb);
-	curl_easy_setopt(g.curl, CURLOPT_WRITEDATA, &g);
-	curl_easy_setopt(g.curl, CURLOPT_HEADERFUNCTION, snapshot_header_cb);
-	curl_easy_setopt(g.curl, CURLOPT_HEADERDATA, &g);
-	curl_easy_setopt(g.curl, CURLOPT_USERAGENT, "cairn/" CLI_VERSION);
-	if (c->unix_path[0] != '\0')
-		curl_easy_setopt(g.curl, CURLOPT_UNIX_SOCKET_PATH,
-		    c->unix_path);
-	if (c->token[0] != '\0') {
-		buf_printf(&h, "X-Consul-Token: %s", c->token);
-		hdrs = curl_slist_append(hdrs, buf_cstr(&h));
-		curl_easy_setopt(g.curl, CURLOPT_HTTPHEADER, hdrs);
-	}
-	rc = curl_easy_perform(g.curl);
-	if (rc == CURLE_WRITE_ERROR && g.werrno != 0)
-		snprintf(err, errlen, "Error writing unverified snapshot file: "
-		    "write %s: %s", tmp, strerror(g.werrno));
-	else if (rc != CURLE_OK) {
-		snapshot_transport_error(c, g.curl, rc, buf_cstr(&url), cerr,
-		    why, sizeof(why));
+	memset(&s, 0, sizeof(s));
+	s.fd = fd;
+	snapshot_check_init(&s.check);
+	memset(&resp, 0, sizeof(resp));
+	resp.sink = snapshot_sink_cb;
+	resp.sink_arg = &s;
+	if (http_stream(c, "GET", "/v1/snapshot", "", 1, NULL, 0, &resp, why,
+	    sizeof(why)) < 0) {
+		if (s.werrno != 0)
+			snprintf(err, errlen, "Error writing unverified "
+			    "snapshot file: write %s: %s", tmp,
+			    strerror(s.werrno));
+		else
+			snprintf(err, errlen, "Error saving snapshot: %s", why);
+	} else if (resp.code != 200) {
+		http_status_error(&resp, why, sizeof(why));
 		snprintf(err, errlen, "Error saving snapshot: %s", why);
-	} else {
-		curl_easy_getinfo(g.curl, CURLINFO_RESPONSE_CODE, &resp.code);
-		if (resp.code != 200) {
-			resp.body = g.errbody;
-			http_status_error(&resp, why, sizeof(why));
-			snprintf(err, errlen, "Error saving snapshot: %s", why);
-		} else if (g.has_index && snapshot_index_parse(g.index, index,
-		    why, sizeof(why)) < 0)
-			snprintf(err, errlen, "Error saving snapshot: %s", why);
-		else {
-			/* No header (a hash-based answer): index 0, as api. */
-			if (!g.has_index)
-				*index = 0;
-			*check = g.check;
-			ret = 0;
-		}
+	} else if (resp.has_index && snapshot_index_parse(resp.index, index,
+	    why, sizeof(why)) < 0)
+		snprintf(err, errlen, "Error saving snapshot: %s", why);
+	else {
+		/* No header (a hash-based answer): index 0, as api. */
+		if (!resp.has_index)
+			*index = 0;
+		*check = s.check;
+		ret = 0;
 	}
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(g.curl);
-	buf_free(&g.errbody);
-	buf_free(&url);
-	buf_free(&h);
+	buf_free(&resp.body);
 	return ret;
 }
 

@@ -31,16 +31,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <yajl/yajl_tree.h>
 
 #include "cli.h"
 #include "json.h"
-#include "log.h"
 
 #define WATCH_RETRY		5	/* seconds, times failures squared */
 #define WATCH_RETRY_MAX		180
@@ -231,127 +228,35 @@ watch_json(struct buf *out, yajl_val v, size_t first, int pretty)
 	return 0;
 }
 
-/* What watch_get keeps from curl's callbacks. */
-struct watch_resp {
-	struct buf	 body;
-	char		 index[64];
-	int		 has_index;
-};
-
-/* watch_header_cb - keep X-Consul-Index of the final answer */
-static size_t
-watch_header_cb(char *p, size_t size, size_t n, void *arg)
-{
-	static const char name[] = "X-Consul-Index:";
-	struct watch_resp *r = arg;
-	size_t len = size * n, nl = sizeof(name) - 1;
-
-	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)
-		r->has_index = 0;
-	if (len < nl || strncasecmp(p, name, nl) != 0)
-		return len;
-	p += nl;
-	len -= nl;
-	while (len > 0 && (*p == ' ' || *p == '\t')) {
-		p++;
-		len--;
-	}
-	while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n' ||
-	    p[len - 1] == ' ' || p[len - 1] == '\t'))
-		len--;
-	if (len >= sizeof(r->index))
-		len = sizeof(r->index) - 1;
-	memcpy(r->index, p, len);
-	r->index[len] = '\0';
-	r->has_index = 1;
-	return size * n;
-}
-
-/* watch_body_cb - the answer's body */
-static size_t
-watch_body_cb(char *p, size_t size, size_t n, void *arg)
-{
-	buf_append(arg, p, size * n);
-	return size * n;
-}
-
 /*
- * watch_get - one (blocking) GET, as Consul's api makes it; 0 with the
- * body and X-Consul-Index, -1 with the api's error text. No timeout: the
- * agent answers when its wait is over.
+ * watch_get - one (blocking) GET, as Consul's api makes it: 0 with the
+ * answer and its X-Consul-Index, -1 with the api's error text. http_do
+ * sets no timeout: the agent answers when its wait is over.
  */
 static int
 watch_get(const struct http_client *c, const char *path, const char *query,
-    uint64_t index, struct watch_resp *r, uint64_t *idx, char *err,
+    uint64_t index, struct http_resp *resp, uint64_t *idx, char *err,
     size_t errlen)
 {
-	struct curl_slist *hdrs = NULL;
-	char cerr[CURL_ERROR_SIZE] = "", why[300];
-	const char *sep = "?";
-	struct http_resp resp;
-	struct buf url, h;
-	CURLcode rc;
-	CURL *curl;
+	struct buf q;
 	int ret = -1;
 
-	memset(r, 0, sizeof(*r));
-	buf_init(&r->body);
-	buf_init(&url);
-	buf_init(&h);
-	buf_printf(&url, "%s%s", c->base, path);
-	if (*query != '\0') {
-		buf_printf(&url, "?%s", query);
-		sep = "&";
-	}
-	if (c->dc[0] != '\0') {
-		buf_printf(&url, "%sdc=", sep);
-		http_escape_query(&url, c->dc);
-		sep = "&";
-	}
-	if (c->stale) {
-		buf_printf(&url, "%sstale=", sep);
-		sep = "&";
-	}
+	buf_init(&q);
+	buf_puts(&q, query);
 	if (index > 0)
-		buf_printf(&url, "%sindex=%llu", sep,
+		buf_printf(&q, "%sindex=%llu", *query != '\0' ? "&" : "",
 		    (unsigned long long)index);
-	if ((curl = curl_easy_init()) == NULL)
-		log_fatal("out of memory");
-	curl_easy_setopt(curl, CURLOPT_URL, buf_cstr(&url));
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, watch_body_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r->body);
-	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, watch_header_cb);
-	curl_easy_setopt(curl, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(curl, CURLOPT_USERAGENT, "cairn/" CLI_VERSION);
-	if (c->unix_path[0] != '\0')
-		curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, c->unix_path);
-	if (c->token[0] != '\0') {
-		buf_printf(&h, "X-Consul-Token: %s", c->token);
-		hdrs = curl_slist_append(hdrs, buf_cstr(&h));
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-	}
-	if ((rc = curl_easy_perform(curl)) != CURLE_OK)
-		snprintf(err, errlen, "Get \"%s\": %s", buf_cstr(&url),
-		    cerr[0] != '\0' ? cerr : curl_easy_strerror(rc));
-	else {
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp.code);
-		if (resp.code != 200) {
-			resp.body = r->body;
-			http_status_error(&resp, err, errlen);
-		} else if (snapshot_index_parse(r->has_index ? r->index : "",
-		    idx, why, sizeof(why)) < 0)
-			snprintf(err, errlen, "%s", why);
-		else
+	if (http_do(c, "GET", path, buf_cstr(&q), 1, NULL, 0, resp, err,
+	    errlen) == 0) {
+		if (resp->code != 200)
+			http_status_error(resp, err, errlen);
+		else if (snapshot_index_parse(resp->index, idx, err,
+		    errlen) == 0)
 			ret = 0;
 	}
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(curl);
-	buf_free(&url);
-	buf_free(&h);
+	buf_free(&q);
 	if (ret < 0)
-		buf_free(&r->body);
+		buf_free(&resp->body);
 	return ret;
 }
 
@@ -460,7 +365,7 @@ static int
 watch_loop(const struct http_client *c, const struct watch_type *t,
     const char *path, const char *query, const struct watch_child *ch)
 {
-	struct watch_resp r;
+	struct http_resp r;
 	struct buf res, last_res, out;
 	uint64_t idx = 0, last = 0;
 	char err[1500];

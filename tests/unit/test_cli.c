@@ -4,13 +4,18 @@
  * (parse, filter, sort, both layouts), KV responses and -detailed output
  * (with every good JSON cut short and extended), and the agent's restart
  * backoff, child argv, probe addresses, -dev banner, and which daemon
- * exit is a graceful leave.
+ * exit is a graceful leave. One test talks to a loopback child that
+ * plays back a canned answer: http_stream's X-Consul-Index and body sink.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "test.h"
@@ -247,6 +252,180 @@ test_escape(void)
 	http_status_error(&r, err, sizeof(err));
 	CHECK_STR(err, "Unexpected response code: 404 ()");
 	buf_free(&r.body);
+}
+
+/*
+ * replay - a child that takes one connection on 127.0.0.<60-249>, reads
+ * the request head and writes answer back; c is pointed at it
+ */
+static pid_t
+replay(const struct buf *answer, struct http_client *c)
+{
+	struct sockaddr_in sa;
+	socklen_t salen = sizeof(sa);
+	char head[8192], where[64], why[128];
+	size_t got = 0;
+	ssize_t r;
+	pid_t pid;
+	int s, conn;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(0x7f00003cu + (uint32_t)(getpid() % 190));
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(s, 1) < 0 || getsockname(s, (struct sockaddr *)&sa,
+	    &salen) < 0) {
+		perror("replay");
+		abort();
+	}
+	snprintf(where, sizeof(where), "%s:%u", inet_ntoa(sa.sin_addr),
+	    (unsigned)ntohs(sa.sin_port));
+	memset(c, 0, sizeof(*c));
+	if (http_addr_parse(c, where, why, sizeof(why)) < 0)
+		abort();
+	if ((pid = fork()) < 0)
+		abort();
+	if (pid > 0) {
+		close(s);
+		return pid;
+	}
+	if ((conn = accept(s, NULL, NULL)) < 0)
+		_exit(1);
+	while (got < sizeof(head) - 1 && (r = read(conn, head + got,
+	    sizeof(head) - 1 - got)) > 0) {
+		got += (size_t)r;
+		head[got] = '\0';
+		if (strstr(head, "\r\n\r\n") != NULL)
+			break;
+	}
+	if (write(conn, buf_head(answer), buf_used(answer)) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+/* What the test sink got, and whether it refuses. */
+struct sunk {
+	struct buf	 data;
+	int		 refuse;
+};
+
+/* sunk_cb - the test's body sink */
+static int
+sunk_cb(void *arg, const void *data, size_t len)
+{
+	struct sunk *k = arg;
+
+	if (k->refuse)
+		return -1;
+	buf_append(&k->data, data, len);
+	return 0;
+}
+
+/* Answers and what http_stream makes of them; a body of "*" is 5000 x. */
+static const struct {
+	const char	*head;		/* status line(s) and headers */
+	const char	*body;
+	int		 sink;		/* 1: a sink, 2: one that refuses */
+	int		 ret;
+	long		 code;
+	const char	*index;		/* NULL: no X-Consul-Index */
+	size_t		 kept;		/* bytes left in resp->body */
+	size_t		 sunk;		/* bytes the sink took */
+	const char	*err;		/* after `Get "url": ` */
+} stream_rows[] = {
+	{ "HTTP/1.1 200 OK\r\nX-Consul-Index: 42\r\n", "hello", 0, 0, 200,
+	    "42", 5, 0, NULL },
+	{ "HTTP/1.1 200 OK\r\nX-Consul-Index: 42\r\n", "hello", 1, 0, 200,
+	    "42", 0, 5, NULL },
+	{ "HTTP/1.1 200 OK\r\nx-consul-index: \t 7 \r\n", "*", 1, 0, 200,
+	    "7", 0, 5000, NULL },
+	{ "HTTP/1.1 200 OK\r\nX-Consul-Index: "
+	    "12345678901234567890123456789012345678901234567890123456789012345"
+	    "\r\n", "", 0, 0, 200,
+	    "123456789012345678901234567890123456789012345678901234567890123",
+	    0, 0, NULL },
+	/* The index of a 1xx answer is not the final answer's. */
+	{ "HTTP/1.1 100 Continue\r\nX-Consul-Index: 3\r\n\r\n"
+	    "HTTP/1.1 200 OK\r\n", "ok", 1, 0, 200, NULL, 0, 2, NULL },
+	{ "HTTP/1.1 100 Continue\r\nX-Consul-Index: 3\r\n\r\n"
+	    "HTTP/1.1 200 OK\r\nX-Consul-Index: 4\r\n", "ok", 0, 0, 200, "4",
+	    2, 0, NULL },
+	/* An error's body is kept for the message, capped with a sink. */
+	{ "HTTP/1.1 500 Internal Server Error\r\n", "*", 1, 0, 500, NULL,
+	    HTTP_ERRBODY, 0, NULL },
+	{ "HTTP/1.1 500 Internal Server Error\r\n", "*", 0, 0, 500, NULL,
+	    5000, 0, NULL },
+	{ "HTTP/1.1 403 Forbidden\r\nX-Consul-Index: 9\r\n", "no", 2, 0, 403,
+	    "9", 2, 0, NULL },
+	{ "HTTP/1.1 200 OK\r\nX-Consul-Index: 9\r\n", "*", 2, -1, 0, "9", 0,
+	    0, "storing the response body failed" },
+};
+
+static void
+test_http_stream(void)
+{
+	struct http_client c;
+	struct http_resp resp;
+	struct buf answer, body, want;
+	struct sunk k;
+	char err[1024];
+	size_t i, n;
+	int status, ret;
+	pid_t pid;
+
+	buf_init(&answer);
+	buf_init(&body);
+	buf_init(&want);
+	for (i = 0; i < sizeof(stream_rows) / sizeof(stream_rows[0]); i++) {
+		buf_reset(&body);
+		if (strcmp(stream_rows[i].body, "*") != 0)
+			buf_puts(&body, stream_rows[i].body);
+		else
+			for (n = 0; n < 5000; n++)
+				buf_putc(&body, 'x');
+		buf_reset(&answer);
+		buf_printf(&answer, "%sContent-Length: %zu\r\n\r\n",
+		    stream_rows[i].head, buf_used(&body));
+		buf_append(&answer, buf_head(&body), buf_used(&body));
+		pid = replay(&answer, &c);
+		buf_init(&k.data);
+		k.refuse = stream_rows[i].sink == 2;
+		/* Garbage in every field: both calls fill what they return,
+		   and http_do must not look at the sink. */
+		memset(&resp, 0xa5, sizeof(resp));
+		err[0] = '\0';
+		if (stream_rows[i].sink) {
+			resp.sink = sunk_cb;
+			resp.sink_arg = &k;
+			ret = http_stream(&c, "GET", "/v1/x", "", 0, NULL, 0,
+			    &resp, err, sizeof(err));
+		} else
+			ret = http_do(&c, "GET", "/v1/x", "", 0, NULL, 0,
+			    &resp, err, sizeof(err));
+		waitpid(pid, &status, 0);
+		CHECK(ret == stream_rows[i].ret);
+		CHECK(ret < 0 || resp.code == stream_rows[i].code);
+		CHECK(resp.has_index == (stream_rows[i].index != NULL));
+		CHECK_STR(resp.index, stream_rows[i].index ?
+		    stream_rows[i].index : "");
+		n = stream_rows[i].kept;
+		CHECK(buf_used(&resp.body) == n && (n == 0 ||
+		    memcmp(buf_head(&resp.body), buf_head(&body), n) == 0));
+		n = stream_rows[i].sunk;
+		CHECK(buf_used(&k.data) == n && (n == 0 ||
+		    memcmp(buf_head(&k.data), buf_head(&body), n) == 0));
+		buf_reset(&want);
+		if (stream_rows[i].err != NULL)
+			buf_printf(&want, "Get \"%s/v1/x\": %s", c.base,
+			    stream_rows[i].err);
+		CHECK_STR(err, buf_cstr(&want));
+		buf_free(&k.data);
+		buf_free(&resp.body);
+	}
+	buf_free(&answer);
+	buf_free(&body);
+	buf_free(&want);
 }
 
 /* ---- columnize.c ---- */
@@ -781,6 +960,7 @@ main(void)
 	RUN(test_usage);
 	RUN(test_http_addr);
 	RUN(test_escape);
+	RUN(test_http_stream);
 	RUN(test_columnize);
 	RUN(test_members_table);
 	RUN(test_members_filter);
