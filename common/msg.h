@@ -105,10 +105,12 @@ enum msg_type {
 	/* gossipd */
 	MSG_GOSSIP_MEMBERS = 300,	/* -> nothing <- A_ENTRY{member}... */
 	MSG_GOSSIP_PUSHPULL = 301,	/* node -> node on the serf_lan TCP
-					   port: -> A_ENTRY{member}... (the
-					   sender's whole table) <- A_ENTRY
-					   {member}... (ours, merged). 400 if
-					   a record is malformed */
+					   port: -> A_DIGEST{A_NODE
+					   A_INCARNATION A_MEMBER_STATUS}...
+					   (all the sender knows) <- A_ENTRY
+					   {member}... (what we know better)
+					   A_NODE... (what it knows better).
+					   400 if malformed (pushpull.c) */
 	MSG_GOSSIP_SUBSCRIBE = 302,	/* -> nothing <- nothing; then
 					   MSG_GOSSIP_EVENT pushes: one per
 					   known member, then one per change */
@@ -128,6 +130,9 @@ enum msg_type {
 					   A_PRUNE, forgotten at once). 500
 					   "agent: No node found with name
 					   'x'" if unknown (Consul's) */
+	MSG_GOSSIP_PUSHPULL_FILL = 309,	/* after MSG_GOSSIP_PUSHPULL: ->
+					   A_ENTRY{member}... asked for <-
+					   nothing */
 	MSG_GOSSIP_EVENT_FIRE = 307,	/* -> A_EVENT_NAME [A_DATA payload]
 					   [A_NODE_FILTER] [A_SERVICE_FILTER]
 					   [A_TAG_FILTER] <- A_ENTRY{event}
@@ -272,14 +277,8 @@ enum msg_attr {
 	A_TAG_FILTER = 97,
 	A_LTIME = 98,		/* u64 Lamport time */
 	A_WAIT = 99,		/* u64 ms a blocking request may wait */
+	A_DIGEST = 100,		/* nested: a member in brief (push/pull) */
 
-	/* SWIM packets (gossipd/swim.c): a list of A_SWIM_MSG, each
-	   A_SWIM_KIND and the fields of that kind (swim.h) */
-	A_SWIM_MSG = 100,	/* nested */
-	A_SWIM_KIND = 101,	/* u32 enum swim_kind */
-	A_SEQ = 102,		/* u32 */
-	A_FROM_NODE = 103,	/* string: who says so */
-	A_NACK = 104,		/* u32: 1 to ask for a nack */
 };
 
 #endif

@@ -61,6 +61,8 @@ int	pushpull_start(const char *ip, int port, pushpull_cb *, void *arg,
 	    char *err, size_t errlen);
 /* pushpull_handle - MSG_GOSSIP_PUSHPULL from a peer on the serf_lan port */
 void	pushpull_handle(struct sconn *, const struct frame *);
+/* pushpull_handle_fill - MSG_GOSSIP_PUSHPULL_FILL, the records we wanted */
+void	pushpull_handle_fill(struct sconn *, const struct frame *);
 /*
  * pushpull_merge - merge a list of A_ENTRY{member} records from a peer
  * (from: for messages). All records are checked before any is merged;

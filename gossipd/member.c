@@ -158,7 +158,7 @@ status_rank(enum member_status s)
  * a suspicion by bumping its own); suspect and dead messages win at an
  * equal one.
  */
-static int
+int
 member_newer(const struct member *m, enum member_status status, uint32_t inc)
 {
 	if (inc > m->incarnation)

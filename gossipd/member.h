@@ -94,6 +94,12 @@ enum member_result member_update(struct member_table *,
 	    const struct member *news, double now);
 
 /*
+ * member_newer - whether news at (status, inc) supersedes what m holds:
+ * a higher incarnation, or the same one and a graver status
+ */
+int	member_newer(const struct member *m, enum member_status, uint32_t inc);
+
+/*
  * member_set_status - news of a status alone (a probe failed, a leave
  * intent arrived) for a member already known; MEMBER_ERR if it is not.
  */

@@ -1,21 +1,25 @@
 /*
  * pushpull.c - memberlist's push/pull over TCP, in cairn's framed
- * protocol: a node connects to a peer's serf_lan port, says HELLO, sends
- * MSG_GOSSIP_PUSHPULL with its whole member table, and gets the peer's
- * table (after the peer merged ours) in the reply. Both sides merge with
- * member_merge, so news spreads transitively as nodes exchange with each
- * other (join.c decides with whom and when).
+ * protocol, exchanging digests rather than whole tables: at rest two
+ * nodes agree on everything and only the digests travel.
  *
- * A peer's records are all checked before any is merged, so a malformed
+ *	initiator -> MSG_GOSSIP_PUSHPULL: A_DIGEST{A_NODE A_INCARNATION
+ *		A_MEMBER_STATUS} for every member it knows
+ *	responder <- A_ENTRY{member} for every member it knows better (or
+ *		the initiator does not know), and A_NODE for every member
+ *		the initiator knows better (or it does not know)
+ *	initiator -> MSG_GOSSIP_PUSHPULL_FILL: A_ENTRY{member} for those
+ *		names (only when there are some) <- nothing
+ *
+ * Both sides merge with member_merge; SWIM spreads what was news. A
+ * digest that says this node failed or left is refuted on the spot. A
+ * peer's records are all checked before any is merged, so a malformed
  * push changes nothing; a name that comes with another node ID is logged
- * as a conflict and left alone (Consul refuses it too).
+ * as a conflict and left alone (Consul refuses it too). With an encrypt
+ * key every body travels sealed (swim_io.c): a peer without the key gets
+ * 400 and merges nothing.
  *
- * With an encrypt key, both tables travel sealed (swim_io.c): a peer
- * without the key gets 400 and merges nothing.
- *
- * Leaves out: memberlist's wire format (cairn nodes speak only to cairn
- * nodes). An exchange that fails only tells the caller: failure is for
- * SWIM to decide.
+ * A completed push/pull is also SWIM's TCP probe.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +32,7 @@
 #include "msg.h"
 #include "sock.h"
 
-enum { PP_HELLO, PP_WAIT, PP_DONE };
+enum { PP_HELLO, PP_WAIT, PP_FILL, PP_DONE };
 
 struct pushpull {
 	struct conn		 conn;
@@ -45,16 +49,23 @@ static LIST_HEAD(, pushpull) pushpulls = LIST_HEAD_INITIALIZER(pushpulls);
 static int	pushpull_merge_plain(const void *, size_t, const char *,
 		    char *, size_t);
 
-/* pushpull_table - our whole table as A_ENTRY records, sealed if keyed */
+/* pushpull_digests - what we know of every member, sealed if keyed */
 static void
-pushpull_table(struct buf *b)
+pushpull_digests(struct buf *b)
 {
 	struct buf plain;
-	size_t i;
+	size_t i, mark;
 
 	buf_init(&plain);
-	for (i = 0; i < G.members.n; i++)
-		member_encode(&plain, G.members.m[i]);
+	for (i = 0; i < G.members.n; i++) {
+		mark = attr_nest_begin(&plain, A_DIGEST);
+		attr_put_str(&plain, A_NODE, G.members.m[i]->name);
+		attr_put_u32(&plain, A_INCARNATION,
+		    G.members.m[i]->incarnation);
+		attr_put_u32(&plain, A_MEMBER_STATUS,
+		    G.members.m[i]->status);
+		attr_nest_end(&plain, mark);
+	}
 	gossip_seal(buf_head(&plain), buf_used(&plain), b);
 	buf_free(&plain);
 }
@@ -165,29 +176,179 @@ done:
 	return rc;
 }
 
-/* pushpull_handle - a peer's table in, ours (merged) out */
-void
-pushpull_handle(struct sconn *sc, const struct frame *f)
+/* A digest from a peer. */
+struct digest {
+	char		 name[MEMBER_NAME_MAX + 1];
+	uint32_t	 inc, status;
+};
+
+static int
+digest_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct digest *)a)->name,
+	    ((const struct digest *)b)->name);
+}
+
+/* digests_read - a peer's digests, sorted by name; -1 if malformed */
+static int
+digests_read(const void *body, size_t len, struct digest **out, size_t *n)
+{
+	struct attr tab[ATTR_TAB];
+	struct attr_iter it;
+	struct digest *d = NULL;
+	size_t cap = 0;
+	struct attr a;
+	int more;
+
+	*n = 0;
+	attr_iter_init(&it, body, len);
+	while ((more = attr_next(&it, &a)) == 1) {
+		if (a.type != A_DIGEST)
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((d = realloc(d, cap * sizeof(*d))) == NULL)
+				log_fatal("out of memory");
+		}
+		if (attr_index(a.val, a.len, tab, ATTR_TAB) < 0 ||
+		    attr_strcpy(&tab[A_NODE], d[*n].name,
+		    sizeof(d[*n].name)) < 0 || d[*n].name[0] == '\0' ||
+		    attr_u32(&tab[A_INCARNATION], &d[*n].inc) < 0 ||
+		    attr_u32(&tab[A_MEMBER_STATUS], &d[*n].status) < 0 ||
+		    d[*n].status < MEMBER_ALIVE || d[*n].status > MEMBER_FAILED)
+			more = -1;
+		if (more < 0)
+			break;
+		(*n)++;
+	}
+	if (more < 0) {
+		free(d);
+		*out = NULL;
+		*n = 0;
+		return -1;
+	}
+	qsort(d, *n, sizeof(*d), digest_cmp);
+	*out = d;
+	return 0;
+}
+
+/* refute_digest - a peer thinks we failed or left: outrank it now */
+static void
+refute_digest(struct member *me, const struct digest *d, const char *from)
+{
+	if (d->inc == UINT32_MAX)
+		return;
+	me->incarnation = d->inc + 1;
+	log_info("refuting news about this node from %.100s (%s, "
+	    "incarnation %u): now incarnation %u", from,
+	    member_status_name((enum member_status)d->status), d->inc,
+	    me->incarnation);
+	gossipd_notify(me);
+	gossip_news(me, MEMBER_REFUTED);
+}
+
+/*
+ * pushpull_answer - for each of our members: its record if we know it
+ * better, its name if the peer does; and the names only the peer knows
+ */
+static void
+pushpull_answer(const struct digest *d, size_t nd, const char *from,
+    struct buf *plain)
+{
+	struct digest key, *x;
+	struct member *m;
+	char *seen;
+	size_t i;
+
+	if ((seen = calloc(nd + 1, 1)) == NULL)
+		log_fatal("out of memory");
+	for (i = 0; i < G.members.n; i++) {
+		m = G.members.m[i];
+		snprintf(key.name, sizeof(key.name), "%s", m->name);
+		x = bsearch(&key, d, nd, sizeof(*d), digest_cmp);
+		if (x == NULL) {
+			member_encode(plain, m);
+			continue;
+		}
+		seen[x - d] = 1;
+		if (strcmp(m->name, G.self) == 0) {
+			if (member_newer(m, (enum member_status)x->status,
+			    x->inc) || x->status != MEMBER_ALIVE)
+				refute_digest(m, x, from);
+			if (m->incarnation != x->inc ||
+			    x->status != MEMBER_ALIVE)
+				member_encode(plain, m);
+			continue;
+		}
+		if (member_newer(m, (enum member_status)x->status, x->inc))
+			attr_put_str(plain, A_NODE, m->name);
+		else if (m->incarnation != x->inc ||
+		    m->status != (enum member_status)x->status)
+			member_encode(plain, m);
+	}
+	for (i = 0; i < nd; i++)
+		if (!seen[i])
+			attr_put_str(plain, A_NODE, d[i].name);
+	free(seen);
+}
+
+/* pushpull_from - the peer's address, for messages */
+static void
+pushpull_from(struct sconn *sc, char *from, size_t n)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	char err[256], from[80];
-	struct buf b;
 
-	/* HELLO renamed the conn after the peer's program; log its address. */
+	/* HELLO renamed the conn after the peer's program. */
 	if (getpeername(sc->conn.fd, (struct sockaddr *)&ss, &sl) == 0)
-		sock_addr_str((struct sockaddr *)&ss, from, sizeof(from));
+		sock_addr_str((struct sockaddr *)&ss, from, n);
 	else
-		snprintf(from, sizeof(from), "%s", sc->conn.peer);
+		snprintf(from, n, "%s", sc->conn.peer);
+}
+
+/* pushpull_handle - a peer's digests in; news and wants out */
+void
+pushpull_handle(struct sconn *sc, const struct frame *f)
+{
+	struct buf plain, b;
+	struct digest *d;
+	char from[80];
+	size_t nd;
+
+	pushpull_from(sc, from, sizeof(from));
+	buf_init(&plain);
+	if (gossip_open(f->body, f->len, &plain) < 0 ||
+	    digests_read(buf_head(&plain), buf_used(&plain), &d, &nd) < 0) {
+		log_warn("push/pull from %s: malformed, or not sealed with "
+		    "our encrypt key; ignored", from);
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "malformed "
+		    "push/pull, or another encrypt key");
+		buf_free(&plain);
+		return;
+	}
+	buf_reset(&plain);
+	pushpull_answer(d, nd, from, &plain);
+	free(d);
+	buf_init(&b);
+	gossip_seal(buf_head(&plain), buf_used(&plain), &b);
+	conn_reply(&sc->conn, f, buf_head(&b), buf_used(&b));
+	buf_free(&b);
+	buf_free(&plain);
+}
+
+/* pushpull_handle_fill - the records we asked for */
+void
+pushpull_handle_fill(struct sconn *sc, const struct frame *f)
+{
+	char err[256], from[80];
+
+	pushpull_from(sc, from, sizeof(from));
 	if (pushpull_merge(f->body, f->len, from, err, sizeof(err)) < 0) {
 		log_warn("push/pull from %s: %s; ignored", from, err);
 		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "%s", err);
 		return;
 	}
-	buf_init(&b);
-	pushpull_table(&b);
-	conn_reply(&sc->conn, f, buf_head(&b), buf_used(&b));
-	buf_free(&b);
+	conn_reply(&sc->conn, f, NULL, 0);
 }
 
 /* pushpull_finish - report the outcome once, then close */
@@ -205,7 +366,46 @@ pushpull_finish(struct pushpull *p, const char *err)
 		cb(p->arg, p->addr, err);
 }
 
-/* pushpull_frame_cb - the HELLO reply, then the peer's table */
+/*
+ * pushpull_fill - send the records the peer asked for (A_NODE in its
+ * answer); 0 when it asked for none, 1 when a FILL is on its way
+ */
+static int
+pushpull_fill(struct pushpull *p, const void *sealed, size_t len)
+{
+	struct buf plain, out, b;
+	struct attr_iter it;
+	struct member *m;
+	char name[MEMBER_NAME_MAX + 1];
+	struct attr a;
+	int n = 0;
+
+	buf_init(&plain);
+	buf_init(&out);
+	if (gossip_open(sealed, len, &plain) == 0) {
+		attr_iter_init(&it, buf_head(&plain), buf_used(&plain));
+		while (attr_next(&it, &a) == 1)
+			if (a.type == A_NODE &&
+			    attr_strcpy(&a, name, sizeof(name)) == 0 &&
+			    (m = member_lookup(&G.members, name)) != NULL) {
+				member_encode(&out, m);
+				n++;
+			}
+	}
+	if (n > 0) {
+		buf_init(&b);
+		gossip_seal(buf_head(&out), buf_used(&out), &b);
+		conn_send(&p->conn, MSG_GOSSIP_PUSHPULL_FILL, 0, 2, 0,
+		    buf_head(&b), buf_used(&b));
+		buf_free(&b);
+		p->state = PP_FILL;
+	}
+	buf_free(&out);
+	buf_free(&plain);
+	return n > 0;
+}
+
+/* pushpull_frame_cb - the HELLO reply, the peer's answer, the FILL's */
 static void
 pushpull_frame_cb(struct conn *c, const struct frame *f)
 {
@@ -231,14 +431,25 @@ pushpull_frame_cb(struct conn *c, const struct frame *f)
 		p->state = PP_WAIT;
 		return;
 	}
+	if (p->state == PP_FILL) {
+		if (f->type == MSG_GOSSIP_PUSHPULL_FILL) {
+			pushpull_finish(p, NULL);
+			conn_close(c, "done");
+		}
+		return;
+	}
 	if (f->type != MSG_GOSSIP_PUSHPULL)
 		return;
 	if (pushpull_merge(f->body, f->len, p->addr, err, sizeof(err)) < 0) {
 		snprintf(msg, sizeof(msg), "bad member list: %s", err);
 		pushpull_finish(p, msg);
-	} else
+		conn_close(c, "done");
+		return;
+	}
+	if (pushpull_fill(p, f->body, f->len) == 0) {
 		pushpull_finish(p, NULL);
-	conn_close(c, "done");
+		conn_close(c, "done");
+	}
 }
 
 /* pushpull_close_cb - the connection is gone: report and free */
@@ -301,7 +512,7 @@ pushpull_start(const char *ip, int port, pushpull_cb *cb, void *arg,
 	server_hello_body(&b, "gossipd");
 	conn_send(&p->conn, MSG_HELLO, 0, 0, 0, buf_head(&b), buf_used(&b));
 	buf_reset(&b);
-	pushpull_table(&b);
+	pushpull_digests(&b);
 	conn_send(&p->conn, MSG_GOSSIP_PUSHPULL, 0, 1, 0, buf_head(&b),
 	    buf_used(&b));
 	buf_free(&b);

@@ -1,8 +1,8 @@
 /*
  * swim.c - SWIM with Lifeguard over the member table. See swim.h.
  *
- * Every packet is a list of A_SWIM_MSG attributes: the message that is
- * the reason for the packet (a ping, an ack...) first, then as many
+ * Every packet is a list of messages (swim_wire.c): the one that is the
+ * reason for the packet (a ping, an ack...) first, then as many
  * broadcasts as fit. A packet is checked whole before any of it is
  * acted on, so a malformed one changes nothing.
  */
@@ -81,49 +81,6 @@ awareness_add(struct swim *s, int d)
 	s->awareness = (uint32_t)a;
 }
 
-/* ---- messages ---- */
-
-static size_t
-msg_begin(struct buf *b, enum swim_kind k)
-{
-	size_t mark = attr_nest_begin(b, A_SWIM_MSG);
-
-	attr_put_u32(b, A_SWIM_KIND, k);
-	return mark;
-}
-
-static void
-msg_seq(struct buf *b, enum swim_kind k, uint32_t seq)
-{
-	size_t mark = msg_begin(b, k);
-
-	attr_put_u32(b, A_SEQ, seq);
-	attr_nest_end(b, mark);
-}
-
-static void
-msg_alive(struct buf *b, const struct member *m)
-{
-	size_t mark = msg_begin(b, SWIM_ALIVE);
-
-	member_encode(b, m);
-	attr_nest_end(b, mark);
-}
-
-static void
-msg_status(struct buf *b, enum swim_kind k, const char *name, uint32_t inc,
-    const char *from, int prune)
-{
-	size_t mark = msg_begin(b, k);
-
-	attr_put_str(b, A_NODE, name);
-	attr_put_u32(b, A_INCARNATION, inc);
-	attr_put_str(b, A_FROM_NODE, from);
-	if (prune)
-		attr_put_u32(b, A_PRUNE, 1);
-	attr_nest_end(b, mark);
-}
-
 /* ---- the broadcast queue ---- */
 
 /* retransmit_limit - memberlist's, over every member it knows of */
@@ -170,6 +127,10 @@ bq_add(struct swim *s, const char *key, const struct buf *msg)
 	buf_append(&s->bq[s->nbq].msg, buf_head(msg), buf_used(msg));
 	s->bq[s->nbq].transmits = 0;
 	s->nbq++;
+	/* News goes out at the next tick, not the next gossip round:
+	   each hop passes it on at once, so a join or a failure is known
+	   everywhere in a few round trips. The retransmit limit bounds it. */
+	s->next_gossip = 0;
 }
 
 static void
@@ -179,7 +140,7 @@ bq_status(struct swim *s, enum swim_kind k, const char *name, uint32_t inc,
 	struct buf b;
 
 	buf_init(&b);
-	msg_status(&b, k, name, inc, from, prune);
+	swim_wire_status(&b, k, name, inc, from, prune);
 	bq_add(s, name, &b);
 	buf_free(&b);
 }
@@ -190,7 +151,7 @@ bq_alive(struct swim *s, const struct member *m)
 	struct buf b;
 
 	buf_init(&b);
-	msg_alive(&b, m);
+	swim_wire_alive(&b, m);
 	bq_add(s, m->name, &b);
 	buf_free(&b);
 }
@@ -562,7 +523,6 @@ probe_start(struct swim *s, uint64_t now)
 {
 	struct member *m;
 	struct buf b;
-	size_t mark;
 
 	if ((m = next_target(s)) == NULL)
 		return;
@@ -575,11 +535,7 @@ probe_start(struct swim *s, uint64_t now)
 	s->probe.end_at = now + scaled(s, s->o.probe_interval);
 	s->probes++;
 	buf_init(&b);
-	mark = msg_begin(&b, SWIM_PING);
-	attr_put_u32(&b, A_SEQ, s->probe.seq);
-	attr_put_str(&b, A_NODE, m->name);
-	attr_put_str(&b, A_FROM_NODE, s->o.self);
-	attr_nest_end(&b, mark);
+	swim_wire_ping(&b, s->probe.seq, m->name);
 	send_pkt(s, m->addr, m->port, &b, m->name);
 	buf_free(&b);
 }
@@ -589,7 +545,7 @@ static void
 probe_indirect(struct swim *s, struct member *m)
 {
 	struct member *via[16];
-	size_t n, i, mark;
+	size_t n, i;
 	struct buf b;
 
 	n = pick(s, m->name, 0, 0, via, s->o.indirect_checks < 16 ?
@@ -597,13 +553,8 @@ probe_indirect(struct swim *s, struct member *m)
 	buf_init(&b);
 	for (i = 0; i < n; i++) {
 		buf_reset(&b);
-		mark = msg_begin(&b, SWIM_INDIRECT);
-		attr_put_u32(&b, A_SEQ, s->probe.seq);
-		attr_put_str(&b, A_NODE, m->name);
-		attr_put_str(&b, A_ADDRESS, m->addr);
-		attr_put_u32(&b, A_PORT, m->port);
-		attr_put_u32(&b, A_NACK, 1);
-		attr_nest_end(&b, mark);
+		swim_wire_indirect(&b, s->probe.seq, m->name, m->addr,
+		    m->port, 1);
 		send_pkt(s, via[i]->addr, via[i]->port, &b, via[i]->name);
 	}
 	buf_free(&b);
@@ -669,23 +620,19 @@ reply_seq(struct swim *s, const char *addr, int port, enum swim_kind k,
 	struct buf b;
 
 	buf_init(&b);
-	msg_seq(&b, k, seq);
+	swim_wire_seq(&b, k, seq);
 	send_pkt(s, addr, port, &b, NULL);
 	buf_free(&b);
 }
 
 static void
-got_ping(struct swim *s, struct attr *tab, const char *addr, int port)
+got_ping(struct swim *s, const struct swim_wmsg *w, const char *addr,
+    int port)
 {
-	char target[MEMBER_NAME_MAX + 1];
-	uint32_t seq;
-
-	attr_u32(&tab[A_SEQ], &seq);
 	/* A ping meant for a node that was here before us: stay silent. */
-	if (attr_strcpy(&tab[A_NODE], target, sizeof(target)) == 0 &&
-	    target[0] != '\0' && !is_self(s, target))
+	if (w->node[0] != '\0' && !is_self(s, w->node))
 		return;
-	reply_seq(s, addr, port, SWIM_ACK, seq);
+	reply_seq(s, addr, port, SWIM_ACK, w->seq);
 }
 
 static void
@@ -707,98 +654,55 @@ got_ack(struct swim *s, uint32_t seq)
 }
 
 static void
-got_indirect(struct swim *s, struct attr *tab, const char *addr, int port,
-    uint64_t now)
+got_indirect(struct swim *s, const struct swim_wmsg *w, const char *addr,
+    int port, uint64_t now)
 {
-	char target[MEMBER_NAME_MAX + 1], taddr[MEMBER_ADDR_MAX];
 	struct swim_relay *r;
-	uint32_t tport = 0, nack = 0;
 	struct buf b;
-	size_t mark;
 
-	if (attr_strcpy(&tab[A_NODE], target, sizeof(target)) < 0 ||
-	    attr_strcpy(&tab[A_ADDRESS], taddr, sizeof(taddr)) < 0 ||
-	    attr_u32(&tab[A_PORT], &tport) < 0 || tport == 0 ||
-	    tport > 65535)
-		return;
-	attr_u32(&tab[A_NACK], &nack);
 	if (s->nrelay == SWIM_MAX_RELAYS)
 		s->relay[0] = s->relay[--s->nrelay];	/* the oldest goes */
 	r = &s->relay[s->nrelay++];
 	memset(r, 0, sizeof(*r));
 	r->seq = ++s->seq;
-	attr_u32(&tab[A_SEQ], &r->origin_seq);
+	r->origin_seq = w->seq;
 	snprintf(r->addr, sizeof(r->addr), "%s", addr);
 	r->port = port;
-	r->nack = nack != 0;
+	r->nack = w->nack != 0;
 	r->deadline = now + s->o.probe_timeout;
 	buf_init(&b);
-	mark = msg_begin(&b, SWIM_PING);
-	attr_put_u32(&b, A_SEQ, r->seq);
-	attr_put_str(&b, A_NODE, target);
-	attr_put_str(&b, A_FROM_NODE, s->o.self);
-	attr_nest_end(&b, mark);
-	send_pkt(s, taddr, (int)tport, &b, target);
+	swim_wire_ping(&b, r->seq, w->node);
+	send_pkt(s, w->addr, w->port, &b, w->node);
 	buf_free(&b);
+}
+
+/* event_key - an event record's key in the broadcast queue */
+static int
+event_key(const void *rec, size_t len, char *key, size_t n)
+{
+	struct attr tab[ATTR_TAB];
+	char id[64];
+
+	if (attr_index(rec, len, tab, ATTR_TAB) < 0 ||
+	    attr_strcpy(&tab[A_EVENT_ID], id, sizeof(id)) < 0)
+		return -1;
+	snprintf(key, n, "event:%s", id);
+	return 0;
 }
 
 static void
-got_event(struct swim *s, const struct attr *entry)
+got_event(struct swim *s, const struct swim_wmsg *w)
 {
-	struct attr tab[ATTR_TAB];
-	char key[128], id[64];
+	char key[128];
 	struct buf b;
-	size_t mark;
 
-	if (s->o.event == NULL || attr_index(entry->val, entry->len, tab,
-	    ATTR_TAB) < 0 || attr_strcpy(&tab[A_EVENT_ID], id,
-	    sizeof(id)) < 0)
+	if (s->o.event == NULL || event_key(w->rec, w->reclen, key,
+	    sizeof(key)) < 0 || s->o.event(s->o.ctx, w->rec, w->reclen) != 1)
 		return;
-	if (s->o.event(s->o.ctx, entry->val, entry->len) != 1)
-		return;
-	snprintf(key, sizeof(key), "event:%s", id);
 	buf_init(&b);
-	mark = msg_begin(&b, SWIM_EVENT);
-	attr_put(&b, A_ENTRY, entry->val, entry->len);
-	attr_nest_end(&b, mark);
+	swim_wire_event(&b, w->rec, w->reclen);
 	bq_add(s, key, &b);
 	buf_free(&b);
-}
-
-/* check_msg - one message is well formed: its kind's fields are there */
-static int
-check_msg(const struct attr *a, struct attr *tab, uint32_t *kind)
-{
-	char name[MEMBER_NAME_MAX + 1];
-	uint32_t v;
-
-	if (attr_index(a->val, a->len, tab, ATTR_TAB) < 0 ||
-	    attr_u32(&tab[A_SWIM_KIND], kind) < 0)
-		return -1;
-	switch (*kind) {
-	case SWIM_PING:
-	case SWIM_ACK:
-	case SWIM_NACK:
-	case SWIM_INDIRECT:
-		if (attr_u32(&tab[A_SEQ], &v) < 0)
-			return -1;
-		if (*kind == SWIM_INDIRECT && (attr_strcpy(&tab[A_NODE],
-		    name, sizeof(name)) < 0 || !attr_present(&tab[A_ADDRESS])))
-			return -1;
-		return 0;
-	case SWIM_ALIVE:
-	case SWIM_EVENT:
-		return attr_present(&tab[A_ENTRY]) ? 0 : -1;
-	case SWIM_SUSPECT:
-	case SWIM_DEAD:
-		if (attr_strcpy(&tab[A_NODE], name, sizeof(name)) < 0 ||
-		    name[0] == '\0' || attr_u32(&tab[A_INCARNATION], &v) < 0 ||
-		    attr_strcpy(&tab[A_FROM_NODE], name, sizeof(name)) < 0)
-			return -1;
-		return 0;
-	default:
-		return 0;	/* a newer kind: skipped */
-	}
 }
 
 /* swim_recv - see swim.h */
@@ -806,70 +710,61 @@ int
 swim_recv(struct swim *s, const char *addr, int port, const void *p,
     size_t len, uint64_t now)
 {
-	struct attr tab[ATTR_TAB];
-	char name[MEMBER_NAME_MAX + 1], from[MEMBER_NAME_MAX + 1], e[128];
-	struct attr_iter it;
+	const unsigned char *at = p;
+	struct swim_wmsg w;
 	struct member news;
-	struct attr a;
-	uint32_t kind, seq, inc, prune;
-	int more, n = 0;
+	size_t left = len;
+	char e[128];
+	int r, n = 0;
 
 	/* First the whole packet, then act on it. */
-	attr_iter_init(&it, p, len);
-	while ((more = attr_next(&it, &a)) == 1) {
-		if (a.type != A_SWIM_MSG || check_msg(&a, tab, &kind) < 0)
-			break;
-		if (kind == SWIM_ALIVE) {
-			if (member_decode(tab[A_ENTRY].val, tab[A_ENTRY].len,
-			    &news, e, sizeof(e)) < 0)
+	while ((r = swim_wire_next(&at, &left, &w)) == 1) {
+		if (w.kind == SWIM_ALIVE) {
+			if (member_decode(w.rec, w.reclen, &news, e,
+			    sizeof(e)) < 0) {
+				r = -1;
 				break;
+			}
 			member_clear(&news);
 		}
 		n++;
 	}
-	if (more != 0 || n == 0) {
+	if (r < 0 || n == 0) {
 		s->bad_packets++;
 		return -1;
 	}
-	attr_iter_init(&it, p, len);
-	while (attr_next(&it, &a) == 1) {
-		check_msg(&a, tab, &kind);
-		seq = inc = prune = 0;
-		attr_u32(&tab[A_SEQ], &seq);
-		attr_u32(&tab[A_INCARNATION], &inc);
-		attr_u32(&tab[A_PRUNE], &prune);
-		name[0] = from[0] = '\0';
-		attr_strcpy(&tab[A_NODE], name, sizeof(name));
-		attr_strcpy(&tab[A_FROM_NODE], from, sizeof(from));
-		switch (kind) {
+	at = p;
+	left = len;
+	while (swim_wire_next(&at, &left, &w) == 1) {
+		switch (w.kind) {
 		case SWIM_PING:
-			got_ping(s, tab, addr, port);
+			got_ping(s, &w, addr, port);
 			break;
 		case SWIM_ACK:
-			got_ack(s, seq);
+			got_ack(s, w.seq);
 			break;
 		case SWIM_NACK:
-			if (s->probe.active && seq == s->probe.seq)
+			if (s->probe.active && w.seq == s->probe.seq)
 				s->probe.nacks++;
 			break;
 		case SWIM_INDIRECT:
-			got_indirect(s, tab, addr, port, now);
+			got_indirect(s, &w, addr, port, now);
 			break;
 		case SWIM_ALIVE:
-			if (member_decode(tab[A_ENTRY].val, tab[A_ENTRY].len,
-			    &news, e, sizeof(e)) == 0) {
+			if (member_decode(w.rec, w.reclen, &news, e,
+			    sizeof(e)) == 0) {
 				alive(s, &news, now);
 				member_clear(&news);
 			}
 			break;
 		case SWIM_SUSPECT:
-			suspect(s, name, inc, from, now);
+			suspect(s, w.node, w.inc, w.from, now);
 			break;
 		case SWIM_DEAD:
-			dead(s, name, inc, from, prune != 0, now);
+			dead(s, w.node, w.inc, w.from, w.prune, now);
 			break;
 		case SWIM_EVENT:
-			got_event(s, &tab[A_ENTRY]);
+			got_event(s, &w);
 			break;
 		}
 	}
@@ -1038,19 +933,13 @@ swim_force_leave(struct swim *s, const char *name, int prune, uint64_t now)
 void
 swim_event(struct swim *s, const void *rec, size_t len)
 {
-	struct attr tab[ATTR_TAB];
-	char key[128], id[64];
+	char key[128];
 	struct buf b;
-	size_t mark;
 
-	if (attr_index(rec, len, tab, ATTR_TAB) < 0 ||
-	    attr_strcpy(&tab[A_EVENT_ID], id, sizeof(id)) < 0)
+	if (event_key(rec, len, key, sizeof(key)) < 0)
 		return;
-	snprintf(key, sizeof(key), "event:%s", id);
 	buf_init(&b);
-	mark = msg_begin(&b, SWIM_EVENT);
-	attr_put(&b, A_ENTRY, rec, len);
-	attr_nest_end(&b, mark);
+	swim_wire_event(&b, rec, len);
 	bq_add(s, key, &b);
 	buf_free(&b);
 }

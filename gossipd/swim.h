@@ -50,16 +50,46 @@
 #define SWIM_MAX_RELAYS		64	/* indirect pings we run for others */
 #define SWIM_MAX_BCAST		1024
 
-enum swim_kind {
-	SWIM_PING = 1,		/* A_SEQ A_NODE(target) A_FROM_NODE */
-	SWIM_ACK = 2,		/* A_SEQ */
-	SWIM_NACK = 3,		/* A_SEQ */
-	SWIM_INDIRECT = 4,	/* A_SEQ A_NODE A_ADDRESS A_PORT [A_NACK] */
-	SWIM_ALIVE = 5,		/* A_ENTRY{member} */
-	SWIM_SUSPECT = 6,	/* A_NODE A_INCARNATION A_FROM_NODE */
-	SWIM_DEAD = 7,		/* A_NODE A_INCARNATION A_FROM_NODE [A_PRUNE] */
-	SWIM_EVENT = 8,		/* A_ENTRY{event} (event.h) */
+enum swim_kind {		/* the packet format: swim_wire.c */
+	SWIM_PING = 1,
+	SWIM_ACK = 2,
+	SWIM_NACK = 3,
+	SWIM_INDIRECT = 4,
+	SWIM_ALIVE = 5,
+	SWIM_SUSPECT = 6,
+	SWIM_DEAD = 7,
+	SWIM_EVENT = 8,
 };
+
+/* One message read off a packet (swim_wire_next). */
+struct swim_wmsg {
+	enum swim_kind		 kind;
+	uint32_t		 seq, inc;
+	int			 nack, prune;
+	int			 port;
+	char			 node[MEMBER_NAME_MAX + 1];	/* target */
+	char			 from[MEMBER_NAME_MAX + 1];
+	char			 addr[MEMBER_ADDR_MAX];
+	const unsigned char	*rec;		/* ALIVE, EVENT */
+	size_t			 reclen;
+};
+
+/* swim_wire.c: appending one message to a packet */
+void	swim_wire_ping(struct buf *, uint32_t seq, const char *target);
+void	swim_wire_seq(struct buf *, enum swim_kind, uint32_t seq);
+void	swim_wire_indirect(struct buf *, uint32_t seq, const char *target,
+	    const char *addr, int port, int nack);
+void	swim_wire_status(struct buf *, enum swim_kind, const char *node,
+	    uint32_t inc, const char *from, int prune);
+void	swim_wire_alive(struct buf *, const struct member *);
+void	swim_wire_event(struct buf *, const void *rec, size_t len);
+/*
+ * swim_wire_next - read the next message at *p (advanced past it): 1
+ * with m filled, 0 at the end, -1 if malformed. An unknown kind is
+ * returned as it is, to be skipped.
+ */
+int	swim_wire_next(const unsigned char **p, size_t *left,
+	    struct swim_wmsg *m);
 
 struct swim_opts {
 	const char	*self;		/* our name: our record is in the table */
@@ -107,7 +137,7 @@ struct swim_relay {
 
 struct swim_bcast {
 	char		*key;		/* member name, or "event:<id>" */
-	struct buf	 msg;		/* one A_SWIM_MSG attribute */
+	struct buf	 msg;		/* one message (swim_wire.c) */
 	uint32_t	 transmits;
 };
 

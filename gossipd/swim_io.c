@@ -309,8 +309,8 @@ swim_io_config(struct config *cfg, struct swim_opts *o, char *err,
 	o->suspicion_mult = 3;
 	o->suspicion_max_mult = 6;
 	o->retransmit_mult = 4;
-	o->gossip_interval = 200;
-	o->gossip_nodes = 3;
+	o->gossip_interval = 100;
+	o->gossip_nodes = 4;
 	o->indirect_checks = 3;
 	o->awareness_max = 8;
 	o->gossip_to_dead = 30000;

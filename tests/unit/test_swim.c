@@ -175,8 +175,8 @@ opts_of(struct swim_opts *o, struct node *nd, uint64_t seed)
 	o->suspicion_mult = 3;
 	o->suspicion_max_mult = 6;
 	o->retransmit_mult = 4;
-	o->gossip_interval = 200;
-	o->gossip_nodes = 3;
+	o->gossip_interval = 100;
+	o->gossip_nodes = 4;
 	o->indirect_checks = 3;
 	o->awareness_max = 8;
 	o->gossip_to_dead = 30000;
@@ -597,11 +597,93 @@ test_force_leave_alive_refuted(void)
 	sim_free();
 }
 
+/* every kind through the wire and back; every cut of a packet fails */
+static void
+test_wire(void)
+{
+	const unsigned char *p;
+	struct swim_wmsg w;
+	struct member m;
+	struct buf b;
+	size_t left, cut, whole;
+	int n;
+
+	memset(&m, 0, sizeof(m));
+	m.name = "web-1";
+	snprintf(m.addr, sizeof(m.addr), "10.1.2.3");
+	m.port = 8301;
+	m.status = MEMBER_ALIVE;
+	m.incarnation = 7;
+	buf_init(&b);
+	swim_wire_ping(&b, 42, "web-1");
+	CHECK(buf_used(&b) == 3 + 4 + 1 + 5);	/* 15 bytes */
+	swim_wire_seq(&b, SWIM_ACK, 43);
+	swim_wire_indirect(&b, 44, "db", "10.0.0.9", 8301, 1);
+	swim_wire_status(&b, SWIM_DEAD, "db", 3, "web-1", 1);
+	swim_wire_alive(&b, &m);
+	swim_wire_event(&b, "\0\x5d\0\0\0\0\0\x01x", 9);
+	whole = buf_used(&b);
+	p = buf_head(&b);
+	left = whole;
+	CHECK(swim_wire_next(&p, &left, &w) == 1 && w.kind == SWIM_PING &&
+	    w.seq == 42 && strcmp(w.node, "web-1") == 0);
+	CHECK(swim_wire_next(&p, &left, &w) == 1 && w.kind == SWIM_ACK &&
+	    w.seq == 43);
+	CHECK(swim_wire_next(&p, &left, &w) == 1 &&
+	    w.kind == SWIM_INDIRECT && w.seq == 44 && w.nack == 1 &&
+	    w.port == 8301 && strcmp(w.addr, "10.0.0.9") == 0 &&
+	    strcmp(w.node, "db") == 0);
+	CHECK(swim_wire_next(&p, &left, &w) == 1 && w.kind == SWIM_DEAD &&
+	    w.inc == 3 && w.prune == 1 && strcmp(w.node, "db") == 0 &&
+	    strcmp(w.from, "web-1") == 0);
+	CHECK(swim_wire_next(&p, &left, &w) == 1 && w.kind == SWIM_ALIVE);
+	{
+		struct member back;
+		char e[128];
+
+		CHECK(member_decode(w.rec, w.reclen, &back, e,
+		    sizeof(e)) == 0);
+		CHECK_STR(back.name, "web-1");
+		CHECK(back.incarnation == 7);
+		member_clear(&back);
+	}
+	CHECK(swim_wire_next(&p, &left, &w) == 1 && w.kind == SWIM_EVENT &&
+	    w.reclen == 9);
+	CHECK(swim_wire_next(&p, &left, &w) == 0);
+	/* cut anywhere but at a message boundary: malformed */
+	for (cut = 0; cut < whole; cut++) {
+		p = buf_head(&b);
+		left = cut;
+		while ((n = swim_wire_next(&p, &left, &w)) == 1)
+			;
+		CHECK(n == -1 || left == 0);
+	}
+	/* an unknown kind is skipped by its length */
+	buf_reset(&b);
+	buf_append(&b, "\x63\x00\x02zz", 5);
+	swim_wire_seq(&b, SWIM_ACK, 9);
+	p = buf_head(&b);
+	left = buf_used(&b);
+	CHECK(swim_wire_next(&p, &left, &w) == 1 && w.kind == 99);
+	CHECK(swim_wire_next(&p, &left, &w) == 1 && w.seq == 9);
+	/* a length past the end, a string past its message, a NUL */
+	CHECK((p = (const unsigned char *)"\x02\x00\x09\0\0\0\x01",
+	    left = 7, swim_wire_next(&p, &left, &w)) == -1);
+	CHECK((p = (const unsigned char *)"\x01\x00\x05\0\0\0\x01\x09",
+	    left = 8, swim_wire_next(&p, &left, &w)) == -1);
+	CHECK((p = (const unsigned char *)"\x01\x00\x07\0\0\0\x01\x02a\0",
+	    left = 10, swim_wire_next(&p, &left, &w)) == -1);
+	/* fixed fields must fill the body: an ACK with a spare byte */
+	CHECK((p = (const unsigned char *)"\x02\x00\x05\0\0\0\x01\x00",
+	    left = 8, swim_wire_next(&p, &left, &w)) == -1);
+	buf_free(&b);
+}
+
 static void
 test_malformed_packets(void)
 {
 	struct buf b;
-	size_t mark, cut, n0;
+	size_t cut, n0;
 	unsigned char junk[64];
 	int i;
 
@@ -611,48 +693,32 @@ test_malformed_packets(void)
 	memset(junk, 0xff, sizeof(junk));
 	CHECK(swim_recv(&S.n[0].s, "10.0.0.2", 8301, junk, sizeof(junk), 0)
 	    == -1);
-	/* a valid suspect of n1, then cut at every length: never applied
-	   unless whole */
+	/* a valid dead message about n1, cut at every length: never
+	   applied unless whole */
 	buf_init(&b);
-	mark = attr_nest_begin(&b, A_SWIM_MSG);
-	attr_put_u32(&b, A_SWIM_KIND, SWIM_DEAD);
-	attr_put_str(&b, A_NODE, "n1");
-	attr_put_u32(&b, A_INCARNATION, 0);
-	attr_put_str(&b, A_FROM_NODE, "n2");
-	attr_nest_end(&b, mark);
+	swim_wire_status(&b, SWIM_DEAD, "n1", 0, "n2", 0);
 	for (cut = 0; cut < buf_used(&b); cut++)
 		CHECK(swim_recv(&S.n[0].s, "10.0.0.3", 8301, buf_head(&b),
 		    cut, 0) == -1);
 	CHECK(status_at(0, 1) == MEMBER_ALIVE);
-	/* a message missing its node */
+	/* a whole packet with one bad message is refused whole */
 	buf_reset(&b);
-	mark = attr_nest_begin(&b, A_SWIM_MSG);
-	attr_put_u32(&b, A_SWIM_KIND, SWIM_SUSPECT);
-	attr_put_u32(&b, A_INCARNATION, 0);
-	attr_nest_end(&b, mark);
+	swim_wire_status(&b, SWIM_DEAD, "n1", 0, "n2", 0);
+	buf_append(&b, "\x06\x00\x01\x00", 4);
 	CHECK(swim_recv(&S.n[0].s, "10.0.0.3", 8301, buf_head(&b),
 	    buf_used(&b), 0) == -1);
-	/* empty, junk, every cut, the one missing its node */
+	CHECK(status_at(0, 1) == MEMBER_ALIVE);
+	/* empty, junk, every cut, the mixed one */
 	CHECK(S.n[0].s.bad_packets == 2 + (uint64_t)cut + 1);
 	/* the whole one is applied */
 	buf_reset(&b);
-	mark = attr_nest_begin(&b, A_SWIM_MSG);
-	attr_put_u32(&b, A_SWIM_KIND, SWIM_DEAD);
-	attr_put_str(&b, A_NODE, "n1");
-	attr_put_u32(&b, A_INCARNATION, 0);
-	attr_put_str(&b, A_FROM_NODE, "n2");
-	attr_nest_end(&b, mark);
+	swim_wire_status(&b, SWIM_DEAD, "n1", 0, "n2", 0);
 	CHECK(swim_recv(&S.n[0].s, "10.0.0.3", 8301, buf_head(&b),
 	    buf_used(&b), 0) == 0);
 	CHECK(status_at(0, 1) == MEMBER_FAILED);
 	/* news that we are dead is refuted */
 	buf_reset(&b);
-	mark = attr_nest_begin(&b, A_SWIM_MSG);
-	attr_put_u32(&b, A_SWIM_KIND, SWIM_DEAD);
-	attr_put_str(&b, A_NODE, "n0");
-	attr_put_u32(&b, A_INCARNATION, 0);
-	attr_put_str(&b, A_FROM_NODE, "n2");
-	attr_nest_end(&b, mark);
+	swim_wire_status(&b, SWIM_DEAD, "n0", 0, "n2", 0);
 	CHECK(swim_recv(&S.n[0].s, "10.0.0.3", 8301, buf_head(&b),
 	    buf_used(&b), 0) == 0);
 	CHECK(status_at(0, 0) == MEMBER_ALIVE);
@@ -669,6 +735,7 @@ main(void)
 	log_init("test_swim");
 	if (getenv("SWIM_DEBUG") == NULL)
 		log_set_level("warn");
+	RUN(test_wire);
 	RUN(test_malformed_packets);
 	RUN(test_healthy_no_failures);
 	RUN(test_lossy_no_failures);
