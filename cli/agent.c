@@ -61,7 +61,7 @@
 #define AGENT_NKIDS		6
 #define AGENT_READY_WAIT	10.0	/* then start the rest anyway */
 #define AGENT_DNS_WAIT		2.0	/* dnsd with no socket of its own */
-#define AGENT_PROBE_EVERY	0.05
+#define AGENT_PROBE_EVERY	0.01
 #define AGENT_STOP_WAIT		10.0	/* SIGTERM, then SIGKILL */
 #define AGENT_BACKOFF_MIN	1.0
 #define AGENT_BACKOFF_MAX	30.0
