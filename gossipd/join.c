@@ -8,7 +8,8 @@
  *  - MSG_GOSSIP_JOIN (`cairn join`, PUT /v1/agent/join): the addresses
  *    of the request; the reply counts the nodes contacted.
  *  - anti-entropy: every 30s one random alive member (memberlist's
- *    periodic push/pull), which mends what SWIM's gossip missed;
+ *    periodic push/pull), which mends what SWIM's gossip missed; every
+ *    2s for the first 30s after start and after a join;
  *  - reconnect: every 10s, a random failed member (serf's, but surer).
  *
  * Addresses are "ip", "ip:port" or "[ipv6]:port", port 8301 by default.
@@ -31,6 +32,8 @@
 
 #define JOIN_RETRY_DEFAULT	30.0	/* Consul's retry_interval */
 #define JOIN_AE_INTERVAL	30.0	/* anti-entropy push/pull (memberlist) */
+#define JOIN_AE_EARLY		2.0	/* ... at first, and after a join */
+#define JOIN_AE_EARLY_FOR	30.0
 #define JOIN_RECONNECT		10.0	/* reconnect to a failed member */
 #define JOIN_ERRS_MAX		4096	/* reasons kept for one batch */
 
@@ -53,6 +56,7 @@ static struct {
 	int64_t		 retry_max;
 	int64_t		 attempts;
 	ev_timer	 retry_w, ae_w, reconnect_w;
+	double		 ae_fast_until;	/* early anti-entropy ends */
 	int		 ae_busy;
 	char		 ae_name[MEMBER_NAME_MAX + 1];
 	LIST_HEAD(, join_batch) batches;
@@ -132,6 +136,7 @@ join_error(struct join_batch *b, const char *addr, const char *why)
 }
 
 static void	join_retry_cb(struct ev_loop *, ev_timer *, int);
+static void	join_ae_fast(void);
 
 /* join_batch_done - every exchange of the batch has ended */
 static void
@@ -140,6 +145,8 @@ join_batch_done(struct join_batch *b)
 	char iv[32];
 	struct buf r;
 
+	if (b->ok > 0)
+		join_ae_fast();
 	switch (b->kind) {
 	case JOIN_START:
 		if (b->ok > 0)
@@ -257,12 +264,32 @@ join_ae_done(void *arg, const char *addr, const char *err)
 		    J.ae_name, addr, err);
 }
 
+/*
+ * join_ae_fast - anti-entropy every 2s for a while: members that joined
+ * at the same time as this one hear of each other through gossip, but a
+ * piece of news can miss a node before its retransmits run out; a few
+ * digest exchanges (a few hundred bytes each) close the gap in seconds
+ * rather than at the next 30s round.
+ */
+static void
+join_ae_fast(void)
+{
+	J.ae_fast_until = ev_now(G.loop) + JOIN_AE_EARLY_FOR;
+	J.ae_w.repeat = JOIN_AE_EARLY;
+	ev_timer_again(G.loop, &J.ae_w);
+}
+
 /* join_ae_cb - push/pull with one random alive member */
 static void
 join_ae_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	const struct member *m;
 	char err[256];
+
+	if (w->repeat < JOIN_AE_INTERVAL && ev_now(loop) > J.ae_fast_until) {
+		w->repeat = JOIN_AE_INTERVAL;
+		ev_timer_again(loop, w);
+	}
 
 	if (J.ae_busy)
 		return;
@@ -353,9 +380,8 @@ join_init(struct config *cfg, char *err, size_t errlen)
 	join_collect(cfg, "start_join", &J.start, &J.nstart);
 	join_collect(cfg, "retry_join", &J.retry, &J.nretry);
 	ev_timer_init(&J.retry_w, join_retry_cb, J.interval, 0);
-	ev_timer_init(&J.ae_w, join_ae_cb, JOIN_AE_INTERVAL,
-	    JOIN_AE_INTERVAL);
-	ev_timer_start(G.loop, &J.ae_w);
+	ev_init(&J.ae_w, join_ae_cb);
+	join_ae_fast();
 	ev_timer_init(&J.reconnect_w, join_reconnect_cb, JOIN_RECONNECT,
 	    JOIN_RECONNECT);
 	ev_timer_start(G.loop, &J.reconnect_w);

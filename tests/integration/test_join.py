@@ -1,5 +1,5 @@
 """Membership by push/pull between real agents: -retry-join, transitive
-discovery through anti-entropy, `cairn join` and PUT /v1/agent/join, and
+discovery through gossip, `cairn join` and PUT /v1/agent/join, and
 Consul's answers for addresses that cannot be joined.
 
 Each agent is `cairn agent -dev`, its own single-server Raft cluster for
@@ -22,8 +22,8 @@ def members(agent):
 
 
 def wait_members(agents, names, timeout=45):
-    """Until every agent lists exactly names, all alive (anti-entropy runs
-    every 10s, so a member learned second-hand takes up to that)."""
+    """Until every agent lists exactly names, all alive (a member learned
+    second-hand comes through SWIM's gossip, or anti-entropy at worst)."""
     deadline = time.time() + timeout
     while True:
         views = {a.node: members(a) for a in agents}
