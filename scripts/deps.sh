@@ -5,7 +5,7 @@ set -e
 build="build-essential pkg-config libev-dev libyajl-dev libdb-dev libc-ares-dev
 	libcurl4-openssl-dev libhttp-parser-dev libssl-dev"
 test="curl dnsutils dnsmasq-base python3 python3-pytest python3-consul
-	etcd-server wrk iproute2 clang systemd"
+	etcd-server wrk iproute2 clang systemd serf"
 pkgs=$build
 [ "${1:-build}" = test ] && pkgs="$build $test"
 missing=
@@ -20,3 +20,8 @@ SUDO=
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# etcd-server and serf enable system services on install; the benchmarks
+# start their own on loopback, so the system ones are only in the way.
+for s in etcd serf; do
+	$SUDO systemctl disable --now "$s" >/dev/null 2>&1 || true
+done
