@@ -105,9 +105,9 @@ enum msg_type {
 	/* gossipd */
 	MSG_GOSSIP_MEMBERS = 300,	/* -> nothing <- A_ENTRY{member}... */
 	MSG_GOSSIP_PUSHPULL = 301,	/* node -> node on the serf_lan TCP
-					   port: -> A_DIGEST{A_NODE
-					   A_INCARNATION A_MEMBER_STATUS}...
-					   (all the sender knows) <- A_ENTRY
+					   port: -> A_DIGEST (packed: name:str8
+					   incarnation:u32 status:u8, all the
+					   sender knows) <- A_ENTRY
 					   {member}... (what we know better)
 					   A_NODE... (what it knows better).
 					   400 if malformed (pushpull.c) */
@@ -133,6 +133,8 @@ enum msg_type {
 	MSG_GOSSIP_PUSHPULL_FILL = 309,	/* after MSG_GOSSIP_PUSHPULL: ->
 					   A_ENTRY{member}... asked for <-
 					   nothing */
+	MSG_GOSSIP_PING = 310,		/* SWIM's TCP probe: -> sealed empty
+					   body <- nothing */
 	MSG_GOSSIP_EVENT_FIRE = 307,	/* -> A_EVENT_NAME [A_DATA payload]
 					   [A_NODE_FILTER] [A_SERVICE_FILTER]
 					   [A_TAG_FILTER] <- A_ENTRY{event}
@@ -277,7 +279,7 @@ enum msg_attr {
 	A_TAG_FILTER = 97,
 	A_LTIME = 98,		/* u64 Lamport time */
 	A_WAIT = 99,		/* u64 ms a blocking request may wait */
-	A_DIGEST = 100,		/* nested: a member in brief (push/pull) */
+	A_DIGEST = 100,		/* packed member digests (pushpull.c) */
 
 };
 

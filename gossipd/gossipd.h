@@ -59,6 +59,10 @@ typedef void pushpull_cb(void *arg, const char *addr, const char *err);
  */
 int	pushpull_start(const char *ip, int port, pushpull_cb *, void *arg,
 	    char *err, size_t errlen);
+/* pushpull_ping - a TCP probe of ip:port; cb as for pushpull_start */
+int	pushpull_ping(const char *ip, int port, pushpull_cb *, void *arg,
+	    char *err, size_t errlen);
+void	pushpull_handle_ping(struct sconn *, const struct frame *);
 /* pushpull_handle - MSG_GOSSIP_PUSHPULL from a peer on the serf_lan port */
 void	pushpull_handle(struct sconn *, const struct frame *);
 /* pushpull_handle_fill - MSG_GOSSIP_PUSHPULL_FILL, the records we wanted */

@@ -8,8 +8,9 @@
  *  - MSG_GOSSIP_JOIN (`cairn join`, PUT /v1/agent/join): the addresses
  *    of the request; the reply counts the nodes contacted.
  *  - anti-entropy: every 30s one random alive member (memberlist's
- *    periodic push/pull), which mends what SWIM's gossip missed; every
- *    2s for the first 30s after start and after a join;
+ *    periodic push/pull, its interval doubling above 32 members and
+ *    again at 64...), which mends what SWIM's gossip missed; every 1s
+ *    for the first 5s after start and after a join;
  *  - reconnect: every 10s, a random failed member (serf's, but surer).
  *
  * Addresses are "ip", "ip:port" or "[ipv6]:port", port 8301 by default.
@@ -18,6 +19,7 @@
  * need a resolver; the WAN pool. (saved.c rejoins the members saved in
  * data_dir/gossip after a restart.)
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,8 +34,9 @@
 
 #define JOIN_RETRY_DEFAULT	30.0	/* Consul's retry_interval */
 #define JOIN_AE_INTERVAL	30.0	/* anti-entropy push/pull (memberlist) */
-#define JOIN_AE_EARLY		2.0	/* ... at first, and after a join */
-#define JOIN_AE_EARLY_FOR	30.0
+#define JOIN_AE_EARLY		1.0	/* ... at first, and after a join */
+#define JOIN_AE_EARLY_FIRST	0.5
+#define JOIN_AE_EARLY_FOR	5.0
 #define JOIN_RECONNECT		10.0	/* reconnect to a failed member */
 #define JOIN_ERRS_MAX		4096	/* reasons kept for one batch */
 
@@ -265,18 +268,35 @@ join_ae_done(void *arg, const char *addr, const char *err)
 }
 
 /*
- * join_ae_fast - anti-entropy every 2s for a while: members that joined
- * at the same time as this one hear of each other through gossip, but a
- * piece of news can miss a node before its retransmits run out; a few
- * digest exchanges (a few hundred bytes each) close the gap in seconds
- * rather than at the next 30s round.
+ * join_ae_interval - memberlist's pushPullScale: the base interval, times
+ * 1 + ceil(log2(n) - log2(32)) above 32 members, so a big cluster does
+ * not exchange more often in total as it grows
+ */
+static double
+join_ae_interval(void)
+{
+	double n = (double)G.members.n;
+
+	if (n <= 32)
+		return JOIN_AE_INTERVAL;
+	return JOIN_AE_INTERVAL * (1 + ceil(log2(n) - log2(32)));
+}
+
+/*
+ * join_ae_fast - anti-entropy every 1s for a while: members that joined
+ * at the same time as this one hear of each other through gossip, but
+ * when many join at once their alive records queue up behind each other
+ * (three fit a packet), and a piece of news can miss a node before its
+ * retransmits run out. A digest exchange with a member that has heard
+ * more brings every missing record at once, over TCP.
  */
 static void
 join_ae_fast(void)
 {
 	J.ae_fast_until = ev_now(G.loop) + JOIN_AE_EARLY_FOR;
-	J.ae_w.repeat = JOIN_AE_EARLY;
-	ev_timer_again(G.loop, &J.ae_w);
+	ev_timer_stop(G.loop, &J.ae_w);
+	ev_timer_set(&J.ae_w, JOIN_AE_EARLY_FIRST, JOIN_AE_EARLY);
+	ev_timer_start(G.loop, &J.ae_w);
 }
 
 /* join_ae_cb - push/pull with one random alive member */
@@ -286,8 +306,8 @@ join_ae_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	const struct member *m;
 	char err[256];
 
-	if (w->repeat < JOIN_AE_INTERVAL && ev_now(loop) > J.ae_fast_until) {
-		w->repeat = JOIN_AE_INTERVAL;
+	if (ev_now(loop) > J.ae_fast_until && w->repeat != join_ae_interval()) {
+		w->repeat = join_ae_interval();
 		ev_timer_again(loop, w);
 	}
 

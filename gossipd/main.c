@@ -137,6 +137,7 @@ static const struct handler gossipd_handlers[] = {
 static const struct handler gossipd_peer_handlers[] = {
 	{ MSG_GOSSIP_PUSHPULL, "pushpull", pushpull_handle },
 	{ MSG_GOSSIP_PUSHPULL_FILL, "pushpull-fill", pushpull_handle_fill },
+	{ MSG_GOSSIP_PING, "ping", pushpull_handle_ping },
 	{ 0, NULL, NULL }
 };
 
@@ -281,7 +282,7 @@ static const struct daemon_spec gossipd_spec = {
 "join`), and every 10s with a random member. Serves the list, joins and\n"
 "member events on run_dir/gossipd.sock. Runs on every node. Detects\n"
 "failures with SWIM and Lifeguard over UDP on the same port (gossip_lan:\n"
-"probe_interval 500ms, probe_timeout 250ms, suspicion_mult 3,\n"
+"probe_interval 400ms, probe_timeout 250ms, suspicion_mult 3,\n"
 "retransmit_mult 4, gossip_interval 100ms, gossip_nodes 4), spreads user\n"
 "events, encrypts everything with the encrypt key (`cairn keygen`), and\n"
 "keeps the member list in data_dir/gossip to rejoin after a restart.\n",

@@ -636,3 +636,116 @@ member_addr_parse(const char *s, int defport, char *ip, size_t iplen,
 	memcpy(ip, host, hl + 1);
 	return 0;
 }
+
+/*
+ * member_pack - the record, compact, for SWIM's alive messages (three
+ * times smaller than member_encode: a packet carries more of them):
+ *	incarnation:u32 port:u16 status:u8 proto_min:u8 proto_max:u8
+ *	proto_cur:u8 name:str8 addr:str8 ntags:u8 (key:str8 value:str16)*
+ */
+void
+member_pack(struct buf *b, const struct member *m)
+{
+	unsigned char h[10];
+	size_t i, n;
+
+	be32_put(h, m->incarnation);
+	be16_put(h + 4, m->port);
+	h[6] = (unsigned char)m->status;
+	h[7] = m->proto_min;
+	h[8] = m->proto_max;
+	h[9] = m->proto_cur;
+	buf_append(b, h, sizeof(h));
+	n = strlen(m->name);
+	h[0] = (unsigned char)n;
+	buf_append(b, h, 1);
+	buf_append(b, m->name, n);
+	n = strlen(m->addr);
+	h[0] = (unsigned char)n;
+	buf_append(b, h, 1);
+	buf_append(b, m->addr, n);
+	h[0] = (unsigned char)(m->ntags > MEMBER_TAGS_MAX ? MEMBER_TAGS_MAX :
+	    m->ntags);
+	buf_append(b, h, 1);
+	for (i = 0; i < h[0]; i++) {
+		n = strlen(m->tags[i].key);
+		h[1] = (unsigned char)n;
+		buf_append(b, h + 1, 1);
+		buf_append(b, m->tags[i].key, n);
+		n = strlen(m->tags[i].value);
+		be16_put(h + 2, (uint16_t)n);
+		buf_append(b, h + 2, 2);
+		buf_append(b, m->tags[i].value, n);
+	}
+}
+
+/* unpack_str - a length-prefixed string of min..max bytes, no NUL */
+static int
+unpack_str(const unsigned char **p, size_t *left, int wide, size_t min,
+    size_t max, char *out)
+{
+	size_t n, hl = wide ? 2 : 1;
+
+	if (*left < hl)
+		return -1;
+	n = wide ? be16_get(*p) : (*p)[0];
+	if (n < min || n > max || *left - hl < n ||
+	    memchr(*p + hl, '\0', n) != NULL)
+		return -1;
+	memcpy(out, *p + hl, n);
+	out[n] = '\0';
+	*p += hl + n;
+	*left -= hl + n;
+	return 0;
+}
+
+/* member_unpack - member_pack's bytes into out, as strict as decode */
+int
+member_unpack(const void *buf, size_t len, struct member *out, char *err,
+    size_t errlen)
+{
+	char name[MEMBER_NAME_MAX + 1], key[MEMBER_TAG_KEY_MAX + 1];
+	char value[MEMBER_TAG_VALUE_MAX + 1];
+	const unsigned char *p = buf;
+	size_t left = len;
+	unsigned ntags, i;
+
+	memset(out, 0, sizeof(*out));
+	if (left < 10 || be16_get(p + 4) == 0 || p[6] < MEMBER_ALIVE ||
+	    p[6] > MEMBER_FAILED) {
+		snprintf(err, errlen, "malformed member record");
+		return -1;
+	}
+	out->incarnation = be32_get(p);
+	out->port = be16_get(p + 4);
+	out->status = (enum member_status)p[6];
+	out->proto_min = p[7];
+	out->proto_max = p[8];
+	out->proto_cur = p[9];
+	p += 10;
+	left -= 10;
+	if (unpack_str(&p, &left, 0, 1, MEMBER_NAME_MAX, name) < 0) {
+		snprintf(err, errlen, "member record without a valid name");
+		return -1;
+	}
+	out->name = xstrdup(name);
+	if (unpack_str(&p, &left, 0, 1, MEMBER_ADDR_MAX - 1, out->addr) < 0 ||
+	    !is_ip(out->addr) || left < 1 || (ntags = p[0]) > MEMBER_TAGS_MAX)
+		goto bad;
+	p++;
+	left--;
+	for (i = 0; i < ntags; i++) {
+		if (unpack_str(&p, &left, 0, 1, MEMBER_TAG_KEY_MAX, key) < 0 ||
+		    unpack_str(&p, &left, 1, 0, MEMBER_TAG_VALUE_MAX,
+		    value) < 0)
+			goto bad;
+		member_tag_set(out, key, value);
+	}
+	if (left != 0)
+		goto bad;
+	return 0;
+bad:
+	snprintf(err, errlen, "member %.100s: malformed record", out->name);
+	member_clear(out);
+	return -1;
+}

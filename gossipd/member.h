@@ -166,6 +166,13 @@ void	member_encode(struct buf *, const struct member *);
  */
 int	member_decode(const void *p, size_t len, struct member *out,
 	    char *err, size_t errlen);
+/*
+ * member_pack, member_unpack - the same record, compact, for SWIM's alive
+ * messages (see member.c); unpack is as strict as member_decode
+ */
+void	member_pack(struct buf *, const struct member *);
+int	member_unpack(const void *, size_t, struct member *out, char *err,
+	    size_t errlen);
 /* member_clear - free a decoded record's name and tags */
 void	member_clear(struct member *);
 

@@ -3,8 +3,8 @@
  * protocol, exchanging digests rather than whole tables: at rest two
  * nodes agree on everything and only the digests travel.
  *
- *	initiator -> MSG_GOSSIP_PUSHPULL: A_DIGEST{A_NODE A_INCARNATION
- *		A_MEMBER_STATUS} for every member it knows
+ *	initiator -> MSG_GOSSIP_PUSHPULL: A_DIGEST, packed entries of
+ *		name:str8 incarnation:u32 status:u8, every member it knows
  *	responder <- A_ENTRY{member} for every member it knows better (or
  *		the initiator does not know), and A_NODE for every member
  *		the initiator knows better (or it does not know)
@@ -19,7 +19,8 @@
  * key every body travels sealed (swim_io.c): a peer without the key gets
  * 400 and merges nothing.
  *
- * A completed push/pull is also SWIM's TCP probe.
+ * SWIM's TCP probe is a MSG_GOSSIP_PING on the same port: an answer
+ * (sealed with our key, if we have one) is all it asks.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct pushpull {
 	ev_timer		 timer;
 	char			 addr[80];	/* "ip:port" */
 	int			 state;
+	int			 ping;		/* a TCP probe, not a push/pull */
 	pushpull_cb		*cb;
 	void			*arg;
 	LIST_ENTRY(pushpull)	 entry;
@@ -49,24 +51,34 @@ static LIST_HEAD(, pushpull) pushpulls = LIST_HEAD_INITIALIZER(pushpulls);
 static int	pushpull_merge_plain(const void *, size_t, const char *,
 		    char *, size_t);
 
-/* pushpull_digests - what we know of every member, sealed if keyed */
+/*
+ * pushpull_digests - what we know of every member, sealed if keyed: one
+ * A_DIGEST attribute of packed entries, name:str8 incarnation:u32
+ * status:u8, about a dozen bytes a member
+ */
 static void
 pushpull_digests(struct buf *b)
 {
-	struct buf plain;
-	size_t i, mark;
+	struct buf plain, packed;
+	const struct member *m;
+	unsigned char e[5];
+	size_t i, len;
 
 	buf_init(&plain);
+	buf_init(&packed);
 	for (i = 0; i < G.members.n; i++) {
-		mark = attr_nest_begin(&plain, A_DIGEST);
-		attr_put_str(&plain, A_NODE, G.members.m[i]->name);
-		attr_put_u32(&plain, A_INCARNATION,
-		    G.members.m[i]->incarnation);
-		attr_put_u32(&plain, A_MEMBER_STATUS,
-		    G.members.m[i]->status);
-		attr_nest_end(&plain, mark);
+		m = G.members.m[i];
+		len = strlen(m->name);	/* at most 255 (member.h) */
+		e[0] = (unsigned char)len;
+		buf_append(&packed, e, 1);
+		buf_append(&packed, m->name, len);
+		be32_put(e, m->incarnation);
+		e[4] = (unsigned char)m->status;
+		buf_append(&packed, e, 5);
 	}
+	attr_put(&plain, A_DIGEST, buf_head(&packed), buf_used(&packed));
 	gossip_seal(buf_head(&plain), buf_used(&plain), b);
+	buf_free(&packed);
 	buf_free(&plain);
 }
 
@@ -194,40 +206,42 @@ static int
 digests_read(const void *body, size_t len, struct digest **out, size_t *n)
 {
 	struct attr tab[ATTR_TAB];
-	struct attr_iter it;
+	const unsigned char *p;
 	struct digest *d = NULL;
-	size_t cap = 0;
-	struct attr a;
-	int more;
+	size_t left, cap = 0, nl;
 
+	*out = NULL;
 	*n = 0;
-	attr_iter_init(&it, body, len);
-	while ((more = attr_next(&it, &a)) == 1) {
-		if (a.type != A_DIGEST)
-			continue;
+	if (attr_index(body, len, tab, ATTR_TAB) < 0 ||
+	    !attr_present(&tab[A_DIGEST]))
+		return -1;
+	p = tab[A_DIGEST].val;
+	left = tab[A_DIGEST].len;
+	while (left > 0) {
+		nl = p[0];
+		if (nl == 0 || left < 1 + nl + 5 ||
+		    memchr(p + 1, '\0', nl) != NULL ||
+		    p[1 + nl + 4] < MEMBER_ALIVE ||
+		    p[1 + nl + 4] > MEMBER_FAILED) {
+			free(d);
+			*n = 0;
+			return -1;
+		}
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 64;
 			if ((d = realloc(d, cap * sizeof(*d))) == NULL)
 				log_fatal("out of memory");
 		}
-		if (attr_index(a.val, a.len, tab, ATTR_TAB) < 0 ||
-		    attr_strcpy(&tab[A_NODE], d[*n].name,
-		    sizeof(d[*n].name)) < 0 || d[*n].name[0] == '\0' ||
-		    attr_u32(&tab[A_INCARNATION], &d[*n].inc) < 0 ||
-		    attr_u32(&tab[A_MEMBER_STATUS], &d[*n].status) < 0 ||
-		    d[*n].status < MEMBER_ALIVE || d[*n].status > MEMBER_FAILED)
-			more = -1;
-		if (more < 0)
-			break;
+		memcpy(d[*n].name, p + 1, nl);
+		d[*n].name[nl] = '\0';
+		d[*n].inc = be32_get(p + 1 + nl);
+		d[*n].status = p[1 + nl + 4];
 		(*n)++;
+		p += 1 + nl + 5;
+		left -= 1 + nl + 5;
 	}
-	if (more < 0) {
-		free(d);
-		*out = NULL;
-		*n = 0;
-		return -1;
-	}
-	qsort(d, *n, sizeof(*d), digest_cmp);
+	if (*n > 0)
+		qsort(d, *n, sizeof(*d), digest_cmp);
 	*out = d;
 	return 0;
 }
@@ -431,6 +445,13 @@ pushpull_frame_cb(struct conn *c, const struct frame *f)
 		p->state = PP_WAIT;
 		return;
 	}
+	if (p->ping) {
+		if (f->type == MSG_GOSSIP_PING) {
+			pushpull_finish(p, NULL);
+			conn_close(c, "done");
+		}
+		return;
+	}
 	if (p->state == PP_FILL) {
 		if (f->type == MSG_GOSSIP_PUSHPULL_FILL) {
 			pushpull_finish(p, NULL);
@@ -477,17 +498,17 @@ pushpull_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	conn_close(&p->conn, "timed out");	/* frees p */
 }
 
-/* pushpull_start - connect, greet, push; see gossipd.h */
-int
-pushpull_start(const char *ip, int port, pushpull_cb *cb, void *arg,
-    char *err, size_t errlen)
+/* pp_open - connect and greet; the caller queues its request */
+static struct pushpull *
+pp_open(const char *ip, int port, pushpull_cb *cb, void *arg, char *err,
+    size_t errlen)
 {
 	struct pushpull *p;
 	struct buf b;
 	int fd;
 
 	if ((fd = sock_tcp_connect(ip, port, err, errlen)) < 0)
-		return -1;
+		return NULL;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		log_fatal("out of memory");
 	snprintf(p->addr, sizeof(p->addr), strchr(ip, ':') ? "[%s]:%d" :
@@ -504,19 +525,67 @@ pushpull_start(const char *ip, int port, pushpull_cb *cb, void *arg,
 	p->timer.data = p;
 	ev_timer_start(G.loop, &p->timer);
 	/*
-	 * The connect completes later; both frames wait in the output
+	 * The connect completes later; the frames wait in the output
 	 * buffer (the server reads HELLO first), and a refused connect
 	 * shows as a write error that closes the conn.
 	 */
 	buf_init(&b);
 	server_hello_body(&b, "gossipd");
 	conn_send(&p->conn, MSG_HELLO, 0, 0, 0, buf_head(&b), buf_used(&b));
-	buf_reset(&b);
+	buf_free(&b);
+	return p;
+}
+
+/* pushpull_start - connect, greet, push; see gossipd.h */
+int
+pushpull_start(const char *ip, int port, pushpull_cb *cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct pushpull *p;
+	struct buf b;
+
+	if ((p = pp_open(ip, port, cb, arg, err, errlen)) == NULL)
+		return -1;
+	buf_init(&b);
 	pushpull_digests(&b);
 	conn_send(&p->conn, MSG_GOSSIP_PUSHPULL, 0, 1, 0, buf_head(&b),
 	    buf_used(&b));
 	buf_free(&b);
 	return 0;
+}
+
+/* pushpull_ping - SWIM's TCP probe: an answer is all it asks; see gossipd.h */
+int
+pushpull_ping(const char *ip, int port, pushpull_cb *cb, void *arg,
+    char *err, size_t errlen)
+{
+	struct pushpull *p;
+	struct buf b;
+
+	if ((p = pp_open(ip, port, cb, arg, err, errlen)) == NULL)
+		return -1;
+	p->ping = 1;
+	buf_init(&b);
+	gossip_seal("", 0, &b);
+	conn_send(&p->conn, MSG_GOSSIP_PING, 0, 1, 0, buf_head(&b),
+	    buf_used(&b));
+	buf_free(&b);
+	return 0;
+}
+
+/* pushpull_handle_ping - a TCP probe; it must carry our key, if we have one */
+void
+pushpull_handle_ping(struct sconn *sc, const struct frame *f)
+{
+	struct buf plain;
+
+	buf_init(&plain);
+	if (gossip_open(f->body, f->len, &plain) < 0)
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "not sealed "
+		    "with our encrypt key");
+	else
+		conn_reply(&sc->conn, f, NULL, 0);
+	buf_free(&plain);
 }
 
 /* pushpull_stop - close every exchange without telling anyone */

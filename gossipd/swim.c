@@ -720,7 +720,7 @@ swim_recv(struct swim *s, const char *addr, int port, const void *p,
 	/* First the whole packet, then act on it. */
 	while ((r = swim_wire_next(&at, &left, &w)) == 1) {
 		if (w.kind == SWIM_ALIVE) {
-			if (member_decode(w.rec, w.reclen, &news, e,
+			if (member_unpack(w.rec, w.reclen, &news, e,
 			    sizeof(e)) < 0) {
 				r = -1;
 				break;
@@ -751,7 +751,7 @@ swim_recv(struct swim *s, const char *addr, int port, const void *p,
 			got_indirect(s, &w, addr, port, now);
 			break;
 		case SWIM_ALIVE:
-			if (member_decode(w.rec, w.reclen, &news, e,
+			if (member_unpack(w.rec, w.reclen, &news, e,
 			    sizeof(e)) == 0) {
 				alive(s, &news, now);
 				member_clear(&news);

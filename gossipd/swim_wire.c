@@ -11,7 +11,7 @@
  *	INDIRECT= seq:u32 nack:u8 port:u16 addr:str8 target:str8
  *	SUSPECT	= inc:u32 prune:u8 node:str8 from:str8
  *	DEAD	= inc:u32 prune:u8 node:str8 from:str8
- *	ALIVE	= one A_ENTRY attribute (member_encode)
+ *	ALIVE	= member_pack's compact record
  *	EVENT	= an event record (event.h)
  *	str8	= len:u8 bytes (no NUL)
  *
@@ -120,7 +120,7 @@ swim_wire_alive(struct buf *b, const struct member *m)
 {
 	size_t mark = wire_begin(b, SWIM_ALIVE);
 
-	member_encode(b, m);
+	member_pack(b, m);
 	wire_end(b, mark);
 }
 
@@ -191,8 +191,6 @@ get_str8(struct rd *r, char *out, size_t n)
 int
 swim_wire_next(const unsigned char **pp, size_t *left, struct swim_wmsg *m)
 {
-	struct attr_iter it;
-	struct attr a;
 	struct rd r;
 	size_t len;
 
@@ -236,13 +234,9 @@ swim_wire_next(const unsigned char **pp, size_t *left, struct swim_wmsg *m)
 			r.bad = 1;
 		break;
 	case SWIM_ALIVE:
-		/* one A_ENTRY and nothing else */
-		attr_iter_init(&it, r.p, r.left);
-		if (attr_next(&it, &a) != 1 || a.type != A_ENTRY ||
-		    it.left != 0)
-			return -1;
-		m->rec = a.val;
-		m->reclen = a.len;
+		/* member_unpack checks it */
+		m->rec = r.p;
+		m->reclen = r.left;
 		return 1;
 	case SWIM_EVENT:
 		if (r.left == 0)

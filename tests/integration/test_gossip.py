@@ -61,7 +61,7 @@ def ten(make_agent, config=None):
 def test_ten_agents_pause_crash_restart_leave(make_agent):
     agents = ten(make_agent)
 
-    # SIGSTOP for less than the shortest suspicion timeout (1.5 s with
+    # SIGSTOP for less than the shortest suspicion timeout (1.2 s with
     # ten members): suspected perhaps, refuted on waking, never failed.
     paused = agents[3]
     pid = paused.daemon_pid("gossipd")

@@ -753,6 +753,57 @@ test_addr_parse(void)
 	    sizeof(err)) == -1);
 }
 
+/* member_pack / member_unpack: round trip, every cut, bad fields */
+static void
+test_pack_unpack(void)
+{
+	struct member m = news("web-1", MEMBER_ALIVE, 9), back;
+	unsigned char *copy;
+	char err[128];
+	struct buf b;
+	size_t cut, len;
+
+	member_tag_set(&m, "role", "node");
+	member_tag_set(&m, "dc", "dc1");
+	member_tag_set(&m, "segment", "");
+	buf_init(&b);
+	member_pack(&b, &m);
+	len = buf_used(&b);
+	CHECK(member_unpack(buf_head(&b), len, &back, err, sizeof(err)) == 0);
+	CHECK_STR(back.name, "web-1");
+	CHECK_STR(back.addr, "10.0.0.1");
+	CHECK(back.port == 8301 && back.status == MEMBER_ALIVE &&
+	    back.incarnation == 9 && back.proto_cur == 2);
+	CHECK(back.ntags == 3);
+	CHECK_STR(member_tag(&back, "dc"), "dc1");
+	CHECK_STR(member_tag(&back, "segment"), "");
+	member_clear(&back);
+	/* every cut, and one byte too many, on an exact-size copy */
+	for (cut = 0; cut <= len + 1; cut++) {
+		if (cut == len)
+			continue;
+		copy = malloc(cut + 1);
+		memcpy(copy, buf_head(&b), cut < len ? cut : len);
+		copy[cut < len ? cut : len] = 0;
+		CHECK(member_unpack(copy, cut, &back, err, sizeof(err)) == -1);
+		free(copy);
+	}
+	/* a bad status, port 0, an address that is not an IP */
+	copy = malloc(len);
+	memcpy(copy, buf_head(&b), len);
+	copy[6] = 9;
+	CHECK(member_unpack(copy, len, &back, err, sizeof(err)) == -1);
+	memcpy(copy, buf_head(&b), len);
+	copy[4] = copy[5] = 0;
+	CHECK(member_unpack(copy, len, &back, err, sizeof(err)) == -1);
+	memcpy(copy, buf_head(&b), len);
+	copy[10 + 1 + 5 + 1] = 'x';	/* "10.0.0.1" -> "x0.0.0.1" */
+	CHECK(member_unpack(copy, len, &back, err, sizeof(err)) == -1);
+	free(copy);
+	member_tags_free(&m);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -768,5 +819,6 @@ main(void)
 	RUN(test_merge);
 	RUN(test_pick);
 	RUN(test_addr_parse);
+	RUN(test_pack_unpack);
 	return TEST_DONE();
 }

@@ -170,7 +170,7 @@ opts_of(struct swim_opts *o, struct node *nd, uint64_t seed)
 	memset(o, 0, sizeof(*o));
 	o->self = nd->name;
 	/* gossipd's defaults (swim_io.c) */
-	o->probe_interval = 500;
+	o->probe_interval = 400;
 	o->probe_timeout = 250;
 	o->suspicion_mult = 3;
 	o->suspicion_max_mult = 6;
@@ -437,8 +437,8 @@ test_crash_detected(void)
 }
 
 /*
- * A node stopped for less than the shortest suspicion timeout (1.5 s
- * here: 3 x log10(10) x 500 ms) is not declared failed by anyone.
+ * A node stopped for less than the shortest suspicion timeout (1.2 s
+ * here: 3 x log10(10) x 400 ms) is not declared failed by anyone.
  */
 static void
 test_short_pause_survived(void)
@@ -452,7 +452,7 @@ test_short_pause_survived(void)
 		sim_start(10, seed, 0);
 		sim_run(5000);
 		S.n[2].paused = 1;
-		sim_run(1200);
+		sim_run(1000);
 		S.n[2].paused = 0;
 		sim_run(20000);
 		for (i = 0; i < S.nn; i++)
@@ -641,7 +641,7 @@ test_wire(void)
 		struct member back;
 		char e[128];
 
-		CHECK(member_decode(w.rec, w.reclen, &back, e,
+		CHECK(member_unpack(w.rec, w.reclen, &back, e,
 		    sizeof(e)) == 0);
 		CHECK_STR(back.name, "web-1");
 		CHECK(back.incarnation == 7);
