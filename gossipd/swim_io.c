@@ -220,9 +220,8 @@ swim_io_udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 					    W.dropped);
 				continue;
 			}
-			if (swim_recv(&W.s, ip, port, plain, len,
-			    swim_io_now()) < 0)
-				W.dropped++;
+			/* a malformed one is counted by the core */
+			swim_recv(&W.s, ip, port, plain, len, swim_io_now());
 		} else if (swim_recv(&W.s, ip, port, dgram, (size_t)n,
 		    swim_io_now()) < 0 && W.s.bad_packets % 100 == 1)
 			log_warn("dropped a malformed gossip packet from %s "
