@@ -4,6 +4,7 @@ Each Agent gets its own 127.x.y.z address, free ports and a temporary data
 dir, is started as `cairn agent -dev ...` (the supervisor starts the real
 daemons), and is stopped by pid. A failing test prints the agent's log.
 """
+import json
 import os
 import random
 import shutil
@@ -251,3 +252,38 @@ def _attach_module_agent(request):
     if "agent" in request.fixturenames:
         request.node._cairn_agents = [request.getfixturevalue("agent")]
     yield
+
+
+# Helpers the test files share.
+
+def serf(a):
+    """An agent's LAN gossip address, as -retry-join and `join` take it."""
+    return "%s:%d" % (a.addr, a.ports["serf-lan"])
+
+
+def members(agent):
+    """Name -> member, from /v1/agent/members."""
+    code, body = agent.request("GET", "/v1/agent/members")
+    assert code == 200, body
+    return {m["Name"]: m for m in json.loads(body)}
+
+
+def wait_for(fn, what, timeout=30):
+    """Poll fn until it returns something true (errors count as not yet);
+    fail after timeout, saying what was awaited and the last answer."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = fn()
+        except (OSError, ValueError) as e:
+            last = e
+        if last and not isinstance(last, Exception):
+            return last
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def get_json(agent, path):
+    code, body = agent.request("GET", path)
+    return json.loads(body) if code == 200 else None

@@ -8,7 +8,6 @@ import tempfile
 import time
 
 import consul
-import pytest
 
 STATE = tempfile.mkdtemp(prefix="cairn-check.")
 FLAG = os.path.join(STATE, "web-exit")

@@ -4,9 +4,9 @@ working when the server it uses is killed; and alone, with no server
 known, it says so as Consul does."""
 import json
 import re
-import time
 
 from test_raft_cluster import cluster, wait_leader
+from conftest import wait_for, get_json
 
 CLIENT_CONFIG = {
     "services.json": json.dumps({
@@ -21,23 +21,6 @@ CLIENT_CONFIG = {
 }
 
 
-def wait_for(fn, what, timeout=30):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-        except (OSError, ValueError) as e:
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
-
-
-def get_json(agent, path):
-    code, body = agent.request("GET", path)
-    return json.loads(body) if code == 200 else None
 
 
 def start_client(make_agent, servers):

@@ -19,9 +19,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-import pytest
 
 from conftest import BIN
+from conftest import serf
 
 AGENT_CONFIG = {
     "services.json": json.dumps({
@@ -361,9 +361,6 @@ def test_cli_watch_errors(agent):
     r = agent.cli("watch", "-h")
     assert r.returncode == 0 and "-type=<string>" in r.stdout.decode()
 
-
-def serf(a):
-    return "%s:%d" % (a.addr, a.ports["serf-lan"])
 
 
 def test_events_reach_every_node_once(make_agent):

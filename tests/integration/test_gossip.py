@@ -12,12 +12,10 @@ import signal
 import time
 
 import pytest
+from conftest import serf
 
 N = 10
 
-
-def serf(a):
-    return "%s:%d" % (a.addr, a.ports["serf-lan"])
 
 
 def statuses(agent):

@@ -5,20 +5,12 @@ Consul's answers for addresses that cannot be joined.
 Each agent is `cairn agent -dev`, its own single-server Raft cluster for
 now; gossip membership does not depend on Raft.
 """
-import json
 import time
 
 from conftest import Agent
+from conftest import serf, members
 
 
-def serf(a):
-    return "%s:%d" % (a.addr, a.ports["serf-lan"])
-
-
-def members(agent):
-    code, body = agent.request("GET", "/v1/agent/members")
-    assert code == 200, body
-    return {m["Name"]: m for m in json.loads(body)}
 
 
 def wait_members(agents, names, timeout=45):

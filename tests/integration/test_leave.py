@@ -7,34 +7,14 @@ The supervisor's part is tested on its own too: a cairn-gossipd that
 exits 0 without being asked to (what it does after a leave) ends the
 whole node, and `cairn agent` exits 0.
 """
-import json
 import os
 import signal
 import time
 
-import pytest
+from conftest import serf, members, wait_for
 
 
-def serf(a):
-    return "%s:%d" % (a.addr, a.ports["serf-lan"])
 
-
-def members(agent):
-    code, body = agent.request("GET", "/v1/agent/members")
-    assert code == 200, body
-    return {m["Name"]: m for m in json.loads(body)}
-
-
-def wait_for(what, fn, timeout=45):
-    """Poll fn until it returns something true; fail after timeout."""
-    deadline = time.time() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.time() > deadline:
-            raise AssertionError("timed out waiting for %s" % what)
-        time.sleep(0.25)
 
 
 def all_alive(agents):
@@ -74,7 +54,7 @@ def test_leave_three(make_agent):
     a = make_agent()
     b = make_agent(extra=("-retry-join", serf(a)))
     c = make_agent(extra=("-retry-join", serf(a)))
-    wait_for("three alive members", lambda: all_alive((a, b, c)))
+    wait_for(lambda: all_alive((a, b, c)), "three alive members", timeout=45)
     pids = list(b.children())
     assert len(pids) == 6, b.children()
 
@@ -87,8 +67,8 @@ def test_leave_three(make_agent):
     assert [p for p in pids if alive_pid(p)] == []
     # The others learn it left (not failed), and keep each other.
     for x in (a, c):
-        wait_for("%s to show %s left" % (x.node, b.node),
-                 lambda: cli_status(x, b.node) == "left")
+        wait_for(lambda: cli_status(x, b.node) == "left",
+                 "%s to show %s left" % (x.node, b.node), timeout=45)
         assert members(x)[b.node]["Status"] == 3
         assert cli_status(x, a.node) == cli_status(x, c.node) == "alive"
 
@@ -167,7 +147,7 @@ def test_force_leave_prune_killed(make_agent):
     a = make_agent()
     b = make_agent(extra=("-retry-join", serf(a)))
     c = make_agent(extra=("-retry-join", serf(a)))
-    wait_for("three alive members", lambda: all_alive((a, b, c)))
+    wait_for(lambda: all_alive((a, b, c)), "three alive members", timeout=45)
     c.crash()
     deadline = time.time() + 30
     while cli_status(a, c.node) != "failed":
@@ -178,6 +158,6 @@ def test_force_leave_prune_killed(make_agent):
     r = a.cli("force-leave", "-prune", c.node)
     assert (r.returncode, r.stdout, r.stderr) == (0, b"", b"")
     for x in (a, b):
-        wait_for("%s to forget %s" % (x.node, c.node),
-                 lambda: cli_status(x, c.node) is None)
+        wait_for(lambda: cli_status(x, c.node) is None,
+                 "%s to forget %s" % (x.node, c.node), timeout=45)
         assert set(members(x)) == {a.node, b.node}

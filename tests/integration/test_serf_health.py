@@ -9,9 +9,9 @@ import json
 import re
 import time
 
-import pytest
 
 from test_raft_cluster import by_rpc, cluster, wait_leader
+from conftest import wait_for, get_json
 
 CLIENT_CONFIG = {
     "services.json": json.dumps({"services": [{"name": "web", "port": 80}]}),
@@ -21,23 +21,6 @@ JOINED = re.compile(r"cairn-raftd: info: member (\S+) joined, marking health "
                     r"alive")
 
 
-def wait_for(fn, what, timeout=30):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            last = fn()
-        except (OSError, ValueError) as e:
-            last = e
-        if last and not isinstance(last, Exception):
-            return last
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
-
-
-def get_json(agent, path):
-    code, body = agent.request("GET", path)
-    return json.loads(body) if code == 200 else None
 
 
 def catalog_nodes(agent):
