@@ -186,6 +186,17 @@ class Agent:
             pass
         self.proc.wait()
 
+    def sanitizer_reports(self):
+        """ASan/UBSan lines in this agent's whole log (make test-asan)."""
+        try:
+            with open(self.logpath, "rb") as f:
+                text = f.read().decode(errors="replace")
+        except OSError:
+            return []
+        return [line[:300] for line in text.splitlines()
+                if "ERROR: AddressSanitizer" in line or
+                "ERROR: LeakSanitizer" in line or "runtime error:" in line]
+
     def logtext(self):
         try:
             with open(self.logpath, "rb") as f:
@@ -235,8 +246,12 @@ def make_agent(request):
     yield make
     for a in made:
         a.stop()
+    reports = [(a.node, r) for a in made for r in a.sanitizer_reports()]
     for a in made:
         a.cleanup()
+    # Under make test-asan a daemon's report is a failure of the test
+    # that drove it, even if its answers looked right.
+    assert not reports, "sanitizer reports: %r" % reports
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +259,9 @@ def agent(request):
     a = Agent(config=getattr(request.module, "AGENT_CONFIG", None)).start()
     yield a
     a.stop()
+    reports = a.sanitizer_reports()
     a.cleanup()
+    assert not reports, "sanitizer reports: %r" % reports
 
 
 @pytest.fixture(autouse=True)
