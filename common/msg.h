@@ -67,16 +67,20 @@ enum msg_type {
 	MSG_RAFT_READ = 109,		/* a read with a consistency mode:
 					   -> A_MODE A_CMD_TYPE (a kvd read's
 					   message type) A_CMD (its body)
+					   [A_WAIT ms, for a blocking read]
 					   <- kvd's reply body, plus
 					   A_KNOWN_LEADER A_LAST_CONTACT.
 					   500 "No cluster leader" after the
 					   hold when there is none */
 
 	/* kvd reads. Every reply carries A_INDEX (X-Consul-Index). */
-	MSG_KV_GET = 200,		/* -> A_KEY [A_RECURSE]
-					   <- A_ENTRY{kv record}... */
+	MSG_KV_GET = 200,		/* -> A_KEY [A_RECURSE] [A_INDEX A_WAIT]
+					   <- A_ENTRY{kv record}... With
+					   A_INDEX and A_WAIT (ms), blocks
+					   while its answer's index would be
+					   no newer than A_INDEX (watch.c) */
 	MSG_KV_KEYS = 201,		/* -> A_KEY(prefix) [A_SEPARATOR]
-					   <- A_KEY... */
+					   [A_INDEX A_WAIT] <- A_KEY... */
 	MSG_CAT_NODES = 210,		/* -> nothing <- A_ENTRY{node}... */
 	MSG_CAT_NODE = 211,		/* -> A_NODE <- A_ENTRY{node} and
 					   A_ENTRY{service}... */

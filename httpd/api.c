@@ -8,18 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
 #include "httpd.h"
 #include "log.h"
 #include "msg.h"
 
-int
-api_call(struct http_req *req, struct rpc *r, uint16_t type,
-    const struct buf *body, rpc_cb *cb)
+/* api_call_wait - api_call for an answer that may take wait s longer */
+static int
+api_call_wait(struct http_req *req, struct rpc *r, uint16_t type,
+    const struct buf *body, double wait, rpc_cb *cb)
 {
 	char err[256];
 
 	if (servers_call(r, type, body ? buf_head(body) : NULL,
-	    body ? buf_used(body) : 0, API_TIMEOUT, cb, req, err,
+	    body ? buf_used(body) : 0, API_TIMEOUT + wait, cb, req, err,
 	    sizeof(err)) == 0)
 		return 0;
 	/* No server known: Consul's 500 "No known Consul servers". */
@@ -29,6 +31,13 @@ api_call(struct http_req *req, struct rpc *r, uint16_t type,
 		http_reply_text(req, 503, "%s (cairn-%s may be restarting); "
 		    "retry shortly", err, r->peer);
 	return -1;
+}
+
+int
+api_call(struct http_req *req, struct rpc *r, uint16_t type,
+    const struct buf *body, rpc_cb *cb)
+{
+	return api_call_wait(req, r, type, body, 0, cb);
 }
 
 int
@@ -89,8 +98,38 @@ api_reply_json(struct http_req *req, struct buf *b, uint64_t index,
 }
 
 /*
+ * api_blocking - Consul's ?index=&wait=: the index the client has and the
+ * ms it may wait (wait defaults to 5m, is capped at 10m, and gets up to
+ * 1/16 more at random so that watchers woken together come back apart).
+ * 0 with *index 0 for a plain read; -1 after a 400.
+ */
+static int
+api_blocking(struct http_req *req, uint64_t *index, uint64_t *wait_ms)
+{
+	const char *w = http_req_param(req, "wait");
+	int64_t ns = 5 * 60 * DUR_S;
+
+	*index = *wait_ms = 0;
+	if (api_uint_param(req, "index", index, "Invalid index") < 0)
+		return -1;
+	if (w != NULL && (duration_parse(w, &ns) < 0 || ns < 0)) {
+		http_reply_text(req, 400, "Invalid wait time");
+		return -1;
+	}
+	if (*index == 0)
+		return 0;
+	if (ns > 10 * 60 * DUR_S)
+		ns = 10 * 60 * DUR_S;
+	*wait_ms = (uint64_t)(ns / DUR_MS);
+	if (*wait_ms >= 16)
+		*wait_ms += (uint64_t)random() % (*wait_ms / 16);
+	return 0;
+}
+
+/*
  * api_read - a read of kvd's through raftd, in the consistency mode the
- * request asks for (?stale, ?consistent, or the default)
+ * request asks for (?stale, ?consistent, or the default), blocking with
+ * ?index (kvd/watch.c; KV reads block, other reads answer at once)
  */
 int
 api_read(struct http_req *req, uint16_t type, const struct buf *body,
@@ -98,7 +137,8 @@ api_read(struct http_req *req, uint16_t type, const struct buf *body,
 {
 	int stale = http_req_param(req, "stale") != NULL;
 	int consistent = http_req_param(req, "consistent") != NULL;
-	struct buf b;
+	uint64_t index, wait;
+	struct buf b, cmd;
 	int rc;
 
 	if (stale && consistent) {
@@ -106,12 +146,25 @@ api_read(struct http_req *req, uint16_t type, const struct buf *body,
 		    "?consistent, conflicting semantics.");
 		return -1;
 	}
+	if (api_blocking(req, &index, &wait) < 0)
+		return -1;
+	buf_init(&cmd);
+	if (body != NULL)
+		buf_append(&cmd, buf_head(body), buf_used(body));
+	if (index > 0) {
+		attr_put_u64(&cmd, A_INDEX, index);
+		attr_put_u64(&cmd, A_WAIT, wait);
+	}
 	buf_init(&b);
 	servers_read_body(&b, stale ? SERVERS_READ_STALE : consistent ?
 	    SERVERS_READ_CONSISTENT : SERVERS_READ_DEFAULT, type,
-	    body ? buf_head(body) : NULL, body ? buf_used(body) : 0);
-	rc = api_call(req, H.raftd, MSG_RAFT_READ, &b, cb);
+	    buf_head(&cmd), buf_used(&cmd));
+	if (index > 0)
+		attr_put_u64(&b, A_WAIT, wait);
+	rc = api_call_wait(req, H.raftd, MSG_RAFT_READ, &b,
+	    (double)wait / 1000, cb);
 	buf_free(&b);
+	buf_free(&cmd);
 	return rc;
 }
 

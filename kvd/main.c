@@ -21,6 +21,7 @@
 #include "rpc.h"
 #include "server.h"
 #include "store.h"
+#include "watch.h"
 
 #define CHECKPOINT_SECS	30.0
 
@@ -113,6 +114,30 @@ kvd_entry(struct rpc *r, const struct frame *f)
 	K.batch[K.nbatch++] = e;
 }
 
+/* kvd_wake - blocked reads that a committed command concerns */
+static void
+kvd_wake(const void *cmd, size_t len)
+{
+	struct attr tab[ATTR_TAB];
+	uint32_t op;
+
+	if (watch_count() == 0 || attr_index(cmd, len, tab, ATTR_TAB) < 0 ||
+	    attr_u32(&tab[A_OP], &op) < 0)
+		return;
+	switch (op) {
+	case OP_KV_SET:
+	case OP_KV_DELETE:
+	case OP_KV_DELETE_TREE:
+		if (attr_present(&tab[A_KEY]))
+			watch_touched(tab[A_KEY].val, tab[A_KEY].len,
+			    op == OP_KV_DELETE_TREE);
+		break;
+	case OP_RESTORE:
+		watch_touched(NULL, 0, 0);
+		break;
+	}
+}
+
 /* apply_cb - before sleeping: apply the batch in one transaction */
 static void
 apply_cb(struct ev_loop *loop, ev_prepare *w, int revents)
@@ -142,8 +167,10 @@ apply_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	if (store_txn_commit(&K.st, t) < 0)
 		log_fatal("cannot commit in %s", K.st.dir);
 	K.st.applied = K.batch[K.nbatch - 1]->index;
-	for (i = 0; i < K.nbatch; i++)
+	for (i = 0; i < K.nbatch; i++) {
+		kvd_wake(K.batch[i]->cmd, K.batch[i]->len);
 		free(K.batch[i]);
+	}
 	K.nbatch = 0;
 	if (rpc_is_up(&K.raftd)) {
 		buf_append(&K.raftd.conn.out, buf_head(&out), buf_used(&out));
@@ -178,8 +205,26 @@ want_str(struct sconn *sc, const struct frame *f, struct attr *tab,
 	return 0;
 }
 
+/*
+ * kv_block - a blocking read (A_INDEX: the index the reader has, A_WAIT:
+ * ms it may wait) whose answer would carry no newer index waits in
+ * watch.c; 1 when it was parked
+ */
+static int
+kv_block(struct sconn *sc, const struct frame *f, struct attr *tab,
+    uint64_t index, int prefix, int may_park)
+{
+	uint64_t have = 0, wait = 0;
+
+	if (!may_park || attr_u64(&tab[A_INDEX], &have) < 0 || have == 0 ||
+	    attr_u64(&tab[A_WAIT], &wait) < 0 || wait == 0 || index > have)
+		return 0;
+	watch_park(sc, f, tab[A_KEY].val, tab[A_KEY].len, prefix, wait);
+	return 1;
+}
+
 static void
-kvd_handle_kv_get(struct sconn *sc, const struct frame *f)
+kv_get_read(struct sconn *sc, const struct frame *f, int may_park)
 {
 	struct attr tab[ATTR_TAB];
 	uint64_t index, recurse = 0;
@@ -195,6 +240,10 @@ kvd_handle_kv_get(struct sconn *sc, const struct frame *f)
 	buf_init(&body);
 	rc = kv_get(&K.st, (const char *)tab[A_KEY].val, tab[A_KEY].len,
 	    recurse != 0, &body, &index);
+	if (rc == 0 && kv_block(sc, f, tab, index, recurse != 0, may_park)) {
+		buf_free(&body);
+		return;
+	}
 	buf_init(&b);
 	attr_put_u64(&b, A_INDEX, index);
 	buf_append(&b, buf_head(&body), buf_used(&body));
@@ -203,7 +252,7 @@ kvd_handle_kv_get(struct sconn *sc, const struct frame *f)
 }
 
 static void
-kvd_handle_kv_keys(struct sconn *sc, const struct frame *f)
+kv_keys_read(struct sconn *sc, const struct frame *f, int may_park)
 {
 	struct attr tab[ATTR_TAB];
 	struct buf b, body;
@@ -219,11 +268,37 @@ kvd_handle_kv_keys(struct sconn *sc, const struct frame *f)
 	rc = kv_keys(&K.st, (const char *)tab[A_KEY].val, tab[A_KEY].len,
 	    (const char *)tab[A_SEPARATOR].val, tab[A_SEPARATOR].len, &body,
 	    &index);
+	if (rc == 0 && kv_block(sc, f, tab, index, 1, may_park)) {
+		buf_free(&body);
+		return;
+	}
 	buf_init(&b);
 	attr_put_u64(&b, A_INDEX, index);
 	buf_append(&b, buf_head(&body), buf_used(&body));
 	buf_free(&body);
 	reply_done(sc, f, &b, rc);
+}
+
+static void
+kvd_handle_kv_get(struct sconn *sc, const struct frame *f)
+{
+	kv_get_read(sc, f, 1);
+}
+
+static void
+kvd_handle_kv_keys(struct sconn *sc, const struct frame *f)
+{
+	kv_keys_read(sc, f, 1);
+}
+
+/* kvd_rerun - a blocked read woke: answer it now */
+static void
+kvd_rerun(struct sconn *sc, const struct frame *f)
+{
+	if (f->type == MSG_KV_KEYS)
+		kv_keys_read(sc, f, 0);
+	else
+		kv_get_read(sc, f, 0);
 }
 
 /* cat_reply - catalog reads all carry the catalog index */
@@ -362,6 +437,7 @@ kvd_handle_snapshot_restore(struct sconn *sc, const struct frame *f)
 	    index);
 	while (K.nbatch > 0)
 		free(K.batch[--K.nbatch]);
+	watch_touched(NULL, 0, 0);	/* anything may have changed */
 	if (rpc_is_up(&K.raftd))
 		conn_close(&K.raftd.conn, "restored a snapshot");
 	buf_init(&b);
@@ -424,6 +500,7 @@ kvd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 	K.raftd.on_push = kvd_entry;
 	ev_prepare_init(&K.apply, apply_cb);
 	ev_prepare_start(loop, &K.apply);
+	watch_init(loop, kvd_rerun);
 	ev_timer_init(&K.checkpoint, checkpoint_cb, CHECKPOINT_SECS,
 	    CHECKPOINT_SECS);
 	ev_timer_start(loop, &K.checkpoint);
@@ -433,6 +510,7 @@ kvd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 static void
 kvd_stop(void)
 {
+	watch_stop();
 	rpc_stop(&K.raftd);
 	server_stop(&K.srv);
 	store_close(&K.st);

@@ -57,6 +57,20 @@ forward_done(void *arg, const struct frame *f, const char *err)
 	free(fw);
 }
 
+/* forward_wait - the seconds a blocking read may wait, beyond the usual */
+static double
+forward_wait(const struct frame *f)
+{
+	struct attr tab[ATTR_TAB];
+	uint64_t ms = 0;
+
+	if (f->type != MSG_RAFT_READ ||
+	    attr_index(f->body, f->len, tab, ATTR_TAB) < 0)
+		return 0;
+	attr_u64(&tab[A_WAIT], &ms);
+	return (double)ms / 1000;
+}
+
 /*
  * raftd_forward - send a request to the leader and relay its answer; -1
  * when there is no leader to send it to. A request another server
@@ -82,8 +96,8 @@ raftd_forward(struct sconn *sc, const struct frame *f)
 	*fw = (struct forward){ sc->srv, sc->serial, f->id, f->type,
 	    R.r.leader, 0, { NULL, NULL }, keep };
 	memcpy(fw->body, f->body, keep);
-	if (rpc_call(&p->rpc, f->type, f->body, f->len, FORWARD_TIMEOUT,
-	    forward_done, fw, err, sizeof(err)) < 0) {
+	if (rpc_call(&p->rpc, f->type, f->body, f->len, FORWARD_TIMEOUT +
+	    forward_wait(f), forward_done, fw, err, sizeof(err)) < 0) {
 		free(fw);
 		return -1;
 	}

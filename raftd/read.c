@@ -9,6 +9,9 @@
  *			(ReadIndex, 6.4), waits until its kvd has applied
  *			that far, then reads
  *
+ * A blocking read (A_WAIT, in ms, beside the command) may take that long
+ * in kvd (kvd/watch.c), and is given that much longer.
+ *
  * A follower forwards default and consistent reads to the leader. The
  * answer is kvd's reply with A_KNOWN_LEADER and A_LAST_CONTACT added,
  * which httpd turns into X-Consul-KnownLeader and X-Consul-LastContact.
@@ -34,6 +37,7 @@ struct rd {
 	int		 mode, state;
 	uint64_t	 ctx, index;
 	uint16_t	 type;		/* the kvd read */
+	double		 wait;		/* s a blocking read may wait */
 	size_t		 len;
 	TAILQ_ENTRY(rd)	 entry;
 	unsigned char	 body[];
@@ -98,8 +102,8 @@ kvd_read(struct rd *r)
 	if (r->state == RD_NEW)
 		TAILQ_INSERT_TAIL(&rds, r, entry);
 	r->state = RD_KVD;
-	if (rpc_call(&R.kvd, r->type, r->body, r->len, READ_TIMEOUT, kvd_done,
-	    r, err, sizeof(err)) < 0)
+	if (rpc_call(&R.kvd, r->type, r->body, r->len, READ_TIMEOUT + r->wait,
+	    kvd_done, r, err, sizeof(err)) < 0)
 		rd_error(r, MSG_E_UNAVAIL, "the state store (cairn-kvd) is "
 		    "not running on this server; retry shortly");
 }
@@ -112,7 +116,7 @@ int
 read_try(struct sconn *sc, const struct frame *f)
 {
 	struct attr tab[ATTR_TAB];
-	uint64_t mode = READ_DEFAULT, type;
+	uint64_t mode = READ_DEFAULT, type, wait = 0;
 	struct rd *r;
 
 	if (attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
@@ -132,6 +136,8 @@ read_try(struct sconn *sc, const struct frame *f)
 	r->id = f->id;
 	r->mode = (int)mode;
 	r->type = (uint16_t)type;
+	if (attr_u64(&tab[A_WAIT], &wait) == 0)
+		r->wait = (double)wait / 1000;
 	r->len = tab[A_CMD].len;
 	memcpy(r->body, tab[A_CMD].val, r->len);
 	if (mode == READ_STALE ||
