@@ -24,6 +24,28 @@ buf_free(struct buf *b)
 	buf_init(b);
 }
 
+/* buf_shrink - see buf.h */
+void
+buf_shrink(struct buf *b)
+{
+	unsigned char *p;
+	size_t n = b->len - b->off;
+
+	if (n == 0) {
+		buf_free(b);
+		return;
+	}
+	if (b->off > 0) {
+		memmove(b->data, b->data + b->off, n);
+		b->off = 0;
+		b->len = n;
+	}
+	if (b->cap > n && (p = realloc(b->data, n)) != NULL) {
+		b->data = p;
+		b->cap = n;
+	}
+}
+
 /* buf_reset - drop the contents, keep the memory */
 void
 buf_reset(struct buf *b)

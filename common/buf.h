@@ -22,6 +22,8 @@ void	 buf_init(struct buf *);
 void	 buf_free(struct buf *);
 void	 buf_reset(struct buf *);
 void	 buf_reserve(struct buf *, size_t);
+/* buf_shrink - give back the spare capacity (a buffer kept for long) */
+void	 buf_shrink(struct buf *);
 /* buf_tail, buf_commit - write up to a reserve in place, then keep n */
 #define	 buf_tail(b)		((b)->data + (b)->len)
 #define	 buf_commit(b, n)	((b)->len += (n))

@@ -471,6 +471,8 @@ req_set_target(struct http_conn *c, struct http_req *req)
 	else
 		req->query = xstrndup("", 0);
 	req_parse_params(req);
+	buf_shrink(&req->params);
+	buf_free(&req->url);	/* path, query and params are all we use */
 	return 0;
 }
 
@@ -490,6 +492,8 @@ conn_on_headers(http_parser *p)
 
 	req_header_end(req);
 	req->hstate = H_DONE;
+	/* Kept while the request waits, maybe minutes: no spare room. */
+	buf_shrink(&req->hdrs);
 	if (req->other_method != NULL) {
 		req->method = HTTP_REQ_OTHER;
 		req->method_name = req->other_method;
@@ -663,6 +667,10 @@ conn_parse(struct http_conn *c)
 				break;
 			c->in_flight = 1;
 			c->served = 1;
+			/* A blocking query may wait minutes: hold no input
+			   buffer for it (10,000 watchers, 10,000 buffers). */
+			if (buf_used(&c->in) == 0)
+				buf_free(&c->in);
 			/* A reply from inside only queues: we are busy. */
 			srv->handler(c->req);
 		} else if (e != HPE_OK) {
