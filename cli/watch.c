@@ -18,10 +18,11 @@
  * (any other given is "Invalid parameters: [...]"), the URL builder
  * (which checks the options it requires), and optionally which part of
  * the result to hand on: the event watch passes only the events after
- * the last one it saw (api/watch/funcs.go eventWatch).
+ * the last one it saw (api/watch/funcs.go eventWatch); the key watch the
+ * one pair, or null while the key does not exist.
  *
- * Leaves out: the types other than event (key, keyprefix, services,
- * nodes, service, checks: each a row once httpd blocks on them), the
+ * Leaves out: services, nodes, service and checks (each a row once
+ * httpd blocks on catalog and health reads), the
  * HTML escaping of Go's JSON encoder, and forwarding signals to the
  * child.
  */
@@ -85,7 +86,44 @@ struct watch_type {
 			    struct buf *query, char *err, size_t errlen);
 	/* the first element of the result to hand on; NULL: all */
 	size_t		(*first)(yajl_val, uint64_t last, int have_last);
+	unsigned	 flags;		/* WT_* */
 };
+
+/*
+ * WT_SINGLE: the answer is a one-element array; hand on the element, or
+ * null when there is none (api's KV().Get gives one pair or nil).
+ * WT_404_NULL: a 404 is an empty answer (a missing key), not an error.
+ */
+enum { WT_SINGLE = 1, WT_404_NULL = 2 };
+
+/* watch_url_key - /v1/kv/<key> */
+static int
+watch_url_key(const struct watch_opts *o, struct buf *path,
+    struct buf *query, char *err, size_t errlen)
+{
+	if (*o->key == '\0') {
+		snprintf(err, errlen, "Must specify a single key to watch");
+		return -1;
+	}
+	buf_puts(path, "/v1/kv/");
+	http_escape_path(path, o->key);
+	return 0;
+}
+
+/* watch_url_keyprefix - /v1/kv/<prefix>?recurse */
+static int
+watch_url_keyprefix(const struct watch_opts *o, struct buf *path,
+    struct buf *query, char *err, size_t errlen)
+{
+	if (*o->prefix == '\0') {
+		snprintf(err, errlen, "Must specify a single prefix to watch");
+		return -1;
+	}
+	buf_puts(path, "/v1/kv/");
+	http_escape_path(path, o->prefix);
+	buf_puts(query, "recurse=");
+	return 0;
+}
 
 /* watch_url_event - /v1/event/list[?name=N] */
 static int
@@ -161,8 +199,12 @@ watch_first_event(yajl_val events, uint64_t last, int have_last)
 }
 
 static const struct watch_type watch_types[] = {
-	{ "event", WP_NAME, watch_url_event, watch_first_event },
-	{ NULL, 0, NULL, NULL }
+	{ "event", WP_NAME, watch_url_event, watch_first_event, 0 },
+	{ "key", WP_KEY | WP_STALE, watch_url_key, NULL,
+	    WT_SINGLE | WT_404_NULL },
+	{ "keyprefix", WP_PREFIX | WP_STALE, watch_url_keyprefix, NULL,
+	    WT_404_NULL },
+	{ NULL, 0, NULL, NULL, 0 }
 };
 
 /* watch_json_value - v again through our writer (Go's layout) */
@@ -228,15 +270,26 @@ watch_json(struct buf *out, yajl_val v, size_t first, int pretty)
 	return 0;
 }
 
+/* watch_view - what of the answer a type hands on (see WT_SINGLE) */
+static yajl_val
+watch_view(const struct watch_type *t, yajl_val root)
+{
+	static struct yajl_val_s null_val = { .type = yajl_t_null };
+
+	if (root == NULL || !(t->flags & WT_SINGLE) || !YAJL_IS_ARRAY(root))
+		return root;
+	return root->u.array.len > 0 ? root->u.array.values[0] : &null_val;
+}
+
 /*
  * watch_get - one (blocking) GET, as Consul's api makes it: 0 with the
  * answer and its X-Consul-Index, -1 with the api's error text. http_do
  * sets no timeout: the agent answers when its wait is over.
  */
 static int
-watch_get(const struct http_client *c, const char *path, const char *query,
-    uint64_t index, struct http_resp *resp, uint64_t *idx, char *err,
-    size_t errlen)
+watch_get(const struct http_client *c, const struct watch_type *t,
+    const char *path, const char *query, uint64_t index,
+    struct http_resp *resp, uint64_t *idx, char *err, size_t errlen)
 {
 	struct buf q;
 	int ret = -1;
@@ -248,6 +301,11 @@ watch_get(const struct http_client *c, const char *path, const char *query,
 		    (unsigned long long)index);
 	if (http_do(c, "GET", path, buf_cstr(&q), 1, NULL, 0, resp, err,
 	    errlen) == 0) {
+		if (resp->code == 404 && (t->flags & WT_404_NULL)) {
+			buf_reset(&resp->body);
+			buf_puts(&resp->body, "null");
+			resp->code = 200;
+		}
 		if (resp->code != 200)
 			http_status_error(resp, err, errlen);
 		else if (snapshot_index_parse(resp->index, idx, err,
@@ -371,7 +429,7 @@ watch_loop(const struct http_client *c, const struct watch_type *t,
 	char err[1500];
 	unsigned failures = 0, retry;
 	int have_last = 0, old_have, rc = -1;
-	yajl_val root;
+	yajl_val root, view;
 	size_t first;
 
 	buf_init(&res);
@@ -379,14 +437,15 @@ watch_loop(const struct http_client *c, const struct watch_type *t,
 	buf_init(&out);
 	for (;;) {
 		root = NULL;
-		if (watch_get(c, path, query, have_last ? last : 0, &r, &idx,
-		    err, sizeof(err)) == 0) {
+		if (watch_get(c, t, path, query, have_last ? last : 0, &r,
+		    &idx, err, sizeof(err)) == 0) {
 			root = cli_json_parse((const char *)buf_head(&r.body),
 			    buf_used(&r.body), err, sizeof(err));
 			buf_free(&r.body);
+			view = watch_view(t, root);
 			first = root != NULL && t->first != NULL ?
 			    t->first(root, last, have_last) : 0;
-			if (root != NULL && watch_json(&res, root, first,
+			if (root != NULL && watch_json(&res, view, first,
 			    0) < 0) {
 				snprintf(err, sizeof(err), "response nested "
 				    "too deeply");
@@ -424,7 +483,7 @@ watch_loop(const struct http_client *c, const struct watch_type *t,
 		buf_append(&last_res, buf_head(&res), buf_used(&res));
 		if (ch->argc == 0) {
 			/* No child: print the result indented, and stop. */
-			watch_json(&out, root, first, 1);
+			watch_json(&out, view, first, 1);
 			buf_putc(&out, '\n');
 			yajl_tree_free(root);
 			rc = cli_write(stdout, &out) < 0 ? 1 : 0;

@@ -6,11 +6,16 @@ three servers, where the read is forwarded to the leader. And the CAS
 race of issue 5: concurrent increments by CAS lose nothing."""
 import base64
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
 
 import consul
 
+from conftest import BIN
+from test_events import wait_lines
 from test_raft_cluster import by_rpc, cluster, put, wait_leader
 
 
@@ -164,3 +169,57 @@ def test_cas_increment_race_loses_nothing(make_agent):
     # each success wrote a distinct next value: none was lost or repeated
     assert sorted(wins) == list(range(1, final + 1))
     assert len(wins) > 0
+
+
+def start_watch(agent, *args):
+    env = dict(os.environ, CAIRN_HTTP_ADDR="%s:%d" % (agent.addr,
+                                                      agent.http))
+    env.pop("CONSUL_HTTP_ADDR", None)
+    return subprocess.Popen([os.path.join(BIN, "cairn"), "watch"] +
+                            list(args), env=env, stderr=subprocess.PIPE,
+                            start_new_session=True)
+
+
+def test_cli_watch_key_and_keyprefix(agent, tmp_path):
+    """`cairn watch -type key|keyprefix HANDLER`: the handler runs at
+    start and on each change of the key (or under the prefix), with the
+    pair (the pairs) on stdin; a write elsewhere does not run it."""
+    assert put(agent, "wk/k", b"one") == (200, b"true")
+    kout, pout = tmp_path / "key", tmp_path / "prefix"
+    kw = start_watch(agent, "-type", "key", "-key", "wk/k",
+                     "cat >> %s" % kout)
+    pw = start_watch(agent, "-type", "keyprefix", "-prefix", "wk/",
+                     "cat >> %s" % pout)
+    try:
+        first = json.loads(wait_lines(str(kout), 1)[0])
+        assert first["Key"] == "wk/k" and first["Value"] == "b25l"
+        assert [e["Key"] for e in
+                json.loads(wait_lines(str(pout), 1)[0])] == ["wk/k"]
+        assert put(agent, "elsewhere", b"x") == (200, b"true")
+        assert put(agent, "wk/k", b"two") == (200, b"true")
+        second = json.loads(wait_lines(str(kout), 2)[1])
+        assert second["Value"] == "dHdv"    # "two"
+        assert put(agent, "wk/other", b"3") == (200, b"true")
+        keys = [e["Key"] for e in
+                json.loads(wait_lines(str(pout), 3)[-1])]
+        assert keys == ["wk/k", "wk/other"]
+        # the key watch saw two values, and nothing for the other writes
+        time.sleep(1)
+        assert len(wait_lines(str(kout), 2)) == 2
+        # the key goes: the watch hands on null
+        code, _ = agent.request("DELETE", "/v1/kv/wk/k")
+        assert code == 200
+        assert wait_lines(str(kout), 3)[2] == "null"
+        assert kw.poll() is None and pw.poll() is None
+    finally:
+        for w in (kw, pw):
+            os.killpg(w.pid, signal.SIGKILL)
+            w.wait()
+
+
+def test_cli_watch_key_needs_its_option(agent):
+    r = agent.cli("watch", "-type", "key", "true")
+    assert r.returncode == 1
+    assert b"Must specify a single key to watch" in r.stderr
+    r = agent.cli("watch", "-type", "keyprefix", "true")
+    assert b"Must specify a single prefix to watch" in r.stderr
