@@ -171,6 +171,19 @@ void	kv_format_detailed(struct buf *, const struct kv_entry *, int b64);
 /* kv_format_value - the value, raw or base64 */
 void	kv_format_value(struct buf *, const struct kv_entry *, int b64);
 int	kv_main(int argc, char **argv);
+/* kv.c's pieces kv_export.c shares */
+int	kv_parse(int argc, char **argv, const char *help,
+	    const struct cli_flag *const *tabs, int *rc);
+int	kv_client(struct http_client *, const struct http_flags *);
+void	kv_key_path(struct buf *, const char *key);
+int	kv_data_arg(const char *arg, struct buf *data, char *err,
+	    size_t errlen);
+
+/* kv_export.c: `cairn kv export|import` */
+int	kv_export(int argc, char **argv);
+int	kv_import(int argc, char **argv);
+/* kv_export_format - Consul's export: a tab-indented JSON array */
+void	kv_export_format(struct buf *, const struct kv_entry *, size_t n);
 
 /* members.c: `cairn members`. */
 struct cli_member {

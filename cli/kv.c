@@ -52,7 +52,9 @@ static const char kv_help[] =
 "\n"
 "Subcommands:\n"
 "    delete    Removes data from the KV store\n"
+"    export    Exports a tree from the KV store as JSON\n"
 "    get       Retrieves or lists data from the KV store\n"
+"    import    Imports a tree stored as JSON to the KV store\n"
 "    put       Sets or updates data in the KV store\n";
 
 static const char kv_get_help[] =
@@ -338,9 +340,9 @@ usage(FILE *fp, const char *text, const struct cli_flag *const *tabs, int rc)
 	return rc;
 }
 
-/* parse - the flags; *rc set and -1 returned when the command is done */
-static int
-parse(int argc, char **argv, const char *help,
+/* kv_parse - the flags; *rc set and -1 returned when the command is done */
+int
+kv_parse(int argc, char **argv, const char *help,
     const struct cli_flag *const *tabs, int *rc)
 {
 	char err[512];
@@ -359,9 +361,9 @@ parse(int argc, char **argv, const char *help,
 	return r;
 }
 
-/* client - the HTTP client from the flags, or Consul's error */
-static int
-client(struct http_client *c, const struct http_flags *hf)
+/* kv_client - the HTTP client from the flags, or Consul's error */
+int
+kv_client(struct http_client *c, const struct http_flags *hf)
 {
 	char err[512];
 
@@ -372,9 +374,9 @@ client(struct http_client *c, const struct http_flags *hf)
 	return 0;
 }
 
-/* key_path - "/v1/kv/<key>" escaped into b */
-static void
-key_path(struct buf *b, const char *key)
+/* kv_key_path - "/v1/kv/<key>" escaped into b */
+void
+kv_key_path(struct buf *b, const char *key)
 {
 	buf_puts(b, "/v1/kv/");
 	http_escape_path(b, key);
@@ -418,16 +420,16 @@ kv_get(int argc, char **argv)
 	};
 	const struct cli_flag *const tabs[] = { hf.tab, cmd, NULL };
 
-	if ((r = parse(argc, argv, kv_get_help, tabs, &rc)) < 0)
+	if ((r = kv_parse(argc, argv, kv_get_help, tabs, &rc)) < 0)
 		return rc;
 	if ((key = key_arg(argc - r, argv + r, recurse || lkeys)) == NULL)
 		return 1;
-	if (client(&c, &hf) < 0)
+	if (kv_client(&c, &hf) < 0)
 		return 1;
 	buf_init(&path);
 	buf_init(&out);
 	buf_init(&q);
-	key_path(&path, key);
+	kv_key_path(&path, key);
 	if (lkeys) {
 		buf_puts(&q, "keys=");
 		if (sep[0] != '\0') {
@@ -516,9 +518,9 @@ read_all(FILE *fp, struct buf *b)
 	}
 }
 
-/* put_data - dataFromArgs: DATA, @file, - (stdin), or nothing */
-static int
-put_data(const char *arg, struct buf *data, char *err, size_t errlen)
+/* kv_data_arg - dataFromArgs: DATA, @file, - (stdin), or nothing */
+int
+kv_data_arg(const char *arg, struct buf *data, char *err, size_t errlen)
 {
 	FILE *fp;
 	int r;
@@ -604,7 +606,7 @@ kv_put(int argc, char **argv)
 	};
 	const struct cli_flag *const tabs[] = { hf.tab, cmd, NULL };
 
-	if ((r = parse(argc, argv, kv_put_help, tabs, &rc)) < 0)
+	if ((r = kv_parse(argc, argv, kv_put_help, tabs, &rc)) < 0)
 		return rc;
 	if (argc - r == 0) {
 		fprintf(stderr, "Error! Missing KEY argument\n");
@@ -620,7 +622,7 @@ kv_put(int argc, char **argv)
 	buf_init(&raw);
 	buf_init(&path);
 	buf_init(&q);
-	if (put_data(argc - r == 2 ? argv[r + 1] : NULL, &raw, err,
+	if (kv_data_arg(argc - r == 2 ? argv[r + 1] : NULL, &raw, err,
 	    sizeof(err)) < 0) {
 		fprintf(stderr, "Error! %s\n", err);
 		goto done;
@@ -643,9 +645,9 @@ kv_put(int argc, char **argv)
 		fprintf(stderr, "Must specify -modify-index with -cas!\n");
 		goto done;
 	}
-	if (client(&c, &hf) < 0)
+	if (kv_client(&c, &hf) < 0)
 		goto done;
-	key_path(&path, key);
+	kv_key_path(&path, key);
 	/* Go's url.Values.Encode: parameters sorted by name. */
 	if (cas)
 		buf_printf(&q, "cas=%" PRIu64 "&", modify_index);
@@ -745,7 +747,7 @@ kv_delete(int argc, char **argv)
 	};
 	const struct cli_flag *const tabs[] = { hf.tab, cmd, NULL };
 
-	if ((r = parse(argc, argv, kv_delete_help, tabs, &rc)) < 0)
+	if ((r = kv_parse(argc, argv, kv_delete_help, tabs, &rc)) < 0)
 		return rc;
 	if ((key = key_arg(argc - r, argv + r, recurse)) == NULL)
 		return 1;
@@ -762,11 +764,11 @@ kv_delete(int argc, char **argv)
 		fprintf(stderr, "Cannot specify both -cas and -recurse!\n");
 		return 1;
 	}
-	if (client(&c, &hf) < 0)
+	if (kv_client(&c, &hf) < 0)
 		return 1;
 	buf_init(&path);
 	buf_init(&q);
-	key_path(&path, key);
+	kv_key_path(&path, key);
 	if (recurse)
 		buf_puts(&q, "recurse=");
 	else if (cas)
@@ -829,6 +831,10 @@ kv_main(int argc, char **argv)
 		return kv_put(argc - 2, argv + 2);
 	if (strcmp(sub, "delete") == 0)
 		return kv_delete(argc - 2, argv + 2);
+	if (strcmp(sub, "export") == 0)
+		return kv_export(argc - 2, argv + 2);
+	if (strcmp(sub, "import") == 0)
+		return kv_import(argc - 2, argv + 2);
 	fputs(kv_help, stderr);
 	return 1;
 }
