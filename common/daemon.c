@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -250,6 +251,15 @@ daemon_sock_path(const struct config *cfg, const char *name, char *out,
     size_t n)
 {
 	snprintf(out, n, "%s/%s.sock", cfg->run_dir, name);
+}
+
+uint64_t
+daemon_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 void

@@ -14,6 +14,7 @@
 #define CAIRN_DAEMON_H
 
 #include <ev.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -29,6 +30,8 @@ struct daemon_spec {
 };
 
 int	daemon_main(int argc, char **argv, const struct daemon_spec *);
+/* daemon_now_ms - the monotonic clock in ms (timeouts, member "since") */
+uint64_t daemon_now_ms(void);
 /* daemon_stop - leave the loop as SIGTERM does (e.g. on a fatal peer) */
 void	daemon_stop(void);
 

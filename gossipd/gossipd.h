@@ -85,8 +85,6 @@ void	swim_io_handle_leave(struct sconn *, const struct frame *);
 void	swim_io_handle_force_leave(struct sconn *, const struct frame *);
 void	swim_io_stats(uint64_t *health, uint64_t *dropped,
 	    uint64_t *suspects);
-/* swim_io_now - the monotonic clock in ms: member "since" times use it */
-uint64_t swim_io_now(void);
 /* gossip_news - push/pull merged a record: SWIM spreads what is new */
 void	gossip_news(const struct member *, enum member_result);
 /* gossip_seal, gossip_open - push/pull bodies under the encrypt key */

@@ -33,7 +33,7 @@
 #include "msg.h"
 
 #define JOIN_RETRY_DEFAULT	30.0	/* Consul's retry_interval */
-#define JOIN_AE_INTERVAL	30.0	/* anti-entropy push/pull (memberlist) */
+#define JOIN_AE_INTERVAL	30.0	/* memberlist's push/pull */
 #define JOIN_AE_EARLY		1.0	/* ... at first, and after a join */
 #define JOIN_AE_EARLY_FIRST	0.5
 #define JOIN_AE_EARLY_FOR	5.0

@@ -221,7 +221,7 @@ gossipd_init(struct ev_loop *loop, struct config *cfg, char *err,
 	G.gossip.fd = G.local.fd = -1;
 	member_table_init(&G.members);
 	gossipd_self(cfg, &self);
-	if (member_update(&G.members, &self, (double)swim_io_now() / 1000) !=
+	if (member_update(&G.members, &self, (double)daemon_now_ms() / 1000) !=
 	    MEMBER_ADDED) {
 		member_tags_free(&self);
 		snprintf(err, errlen, "cannot add this node (%s) to the "

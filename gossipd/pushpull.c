@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 
 #include "gossipd.h"
+#include "daemon.h"
 #include "log.h"
 #include "msg.h"
 #include "sock.h"
@@ -40,7 +41,7 @@ struct pushpull {
 	ev_timer		 timer;
 	char			 addr[80];	/* "ip:port" */
 	int			 state;
-	int			 ping;		/* a TCP probe, not a push/pull */
+	int			 ping;		/* a TCP probe */
 	pushpull_cb		*cb;
 	void			*arg;
 	LIST_ENTRY(pushpull)	 entry;
@@ -167,7 +168,7 @@ pushpull_merge_plain(const void *body, size_t len, const char *from,
 	}
 	for (i = 0; i < n; i++) {
 		r = member_merge(&G.members, G.self, &news[i],
-		    (double)swim_io_now() / 1000);
+		    (double)daemon_now_ms() / 1000);
 		if ((m = member_lookup(&G.members, news[i].name)) == NULL)
 			continue;	/* MEMBER_ERR: decode let it by */
 		pushpull_log(r, &news[i], m, from);

@@ -49,15 +49,6 @@ static struct {
 	uint64_t	 dropped;	/* packets that did not open or parse */
 } W;
 
-uint64_t
-swim_io_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- crypto for both transports ---- */
 
 int
@@ -135,7 +126,7 @@ static void
 probe_done(void *arg, const char *addr, const char *err)
 {
 	swim_tcp_result(&W.s, (uint32_t)(uintptr_t)arg, err == NULL,
-	    swim_io_now());
+	    daemon_now_ms());
 }
 
 /* io_tcp_probe - memberlist's TCP fallback: a ping over TCP */
@@ -146,7 +137,7 @@ io_tcp_probe(void *ctx, const char *addr, int port, uint32_t seq)
 
 	if (pushpull_ping(addr, port, probe_done, (void *)(uintptr_t)seq,
 	    err, sizeof(err)) < 0)
-		swim_tcp_result(&W.s, seq, 0, swim_io_now());
+		swim_tcp_result(&W.s, seq, 0, daemon_now_ms());
 }
 
 static void
@@ -176,7 +167,7 @@ gossip_broadcast_event(const void *rec, size_t len)
 void
 gossip_news(const struct member *m, enum member_result r)
 {
-	swim_news(&W.s, m, r, swim_io_now());
+	swim_news(&W.s, m, r, daemon_now_ms());
 }
 
 /* ---- the socket and the clock ---- */
@@ -221,9 +212,9 @@ swim_io_udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 				continue;
 			}
 			/* a malformed one is counted by the core */
-			swim_recv(&W.s, ip, port, plain, len, swim_io_now());
+			swim_recv(&W.s, ip, port, plain, len, daemon_now_ms());
 		} else if (swim_recv(&W.s, ip, port, dgram, (size_t)n,
-		    swim_io_now()) < 0 && W.s.bad_packets % 100 == 1)
+		    daemon_now_ms()) < 0 && W.s.bad_packets % 100 == 1)
 			log_warn("dropped a malformed gossip packet from %s "
 			    "(%llu so far; encrypted, while this agent has "
 			    "no encrypt key?)", from,
@@ -234,13 +225,13 @@ swim_io_udp_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void
 tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	swim_tick(&W.s, swim_io_now());
+	swim_tick(&W.s, daemon_now_ms());
 }
 
 static void
 reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	size_t n = member_reap(&G.members, (double)swim_io_now() / 1000,
+	size_t n = member_reap(&G.members, (double)daemon_now_ms() / 1000,
 	    LEFT_TTL, FAILED_TTL);
 
 	if (n > 0) {
@@ -356,13 +347,13 @@ swim_io_init(struct config *cfg, char *err, size_t errlen)
 	if (swim_io_config(cfg, &o, err, errlen) < 0)
 		return -1;
 	o.self = G.self;
-	o.seed = swim_io_now() ^ ((uint64_t)getpid() << 32) ^
+	o.seed = daemon_now_ms() ^ ((uint64_t)getpid() << 32) ^
 	    (uint64_t)time(NULL);
 	o.send = io_send;
 	o.tcp_probe = io_tcp_probe;
 	o.changed = io_changed;
 	o.event = io_event;
-	swim_init(&W.s, &o, &G.members, swim_io_now());
+	swim_init(&W.s, &o, &G.members, daemon_now_ms());
 	ev_timer_init(&W.tick, tick_cb, TICK, TICK);
 	ev_timer_start(G.loop, &W.tick);
 	ev_timer_init(&W.reap, reap_cb, REAP_EVERY, REAP_EVERY);
@@ -415,7 +406,7 @@ swim_io_handle_leave(struct sconn *sc, const struct frame *f)
 	}
 	log_info("leaving the cluster: telling the others, then stopping "
 	    "in %.0fs", LEAVE_PROPAGATE);
-	swim_leave(&W.s, swim_io_now());
+	swim_leave(&W.s, daemon_now_ms());
 	W.leaver = sc;
 	W.leaver_serial = sc->serial;
 	W.leave_req = *f;
@@ -442,7 +433,7 @@ swim_io_handle_force_leave(struct sconn *sc, const struct frame *f)
 	}
 	for (i = 0; i < tab[A_PRUNE].len; i++)
 		prune |= tab[A_PRUNE].val[i];
-	if (swim_force_leave(&W.s, name, (int)prune, swim_io_now()) < 0) {
+	if (swim_force_leave(&W.s, name, (int)prune, daemon_now_ms()) < 0) {
 		/* Consul's words (agent.go ForceLeave) */
 		conn_reply_error(&sc->conn, f, MSG_E_INTERNAL, "agent: No "
 		    "node found with name '%s'", name);

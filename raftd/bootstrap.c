@@ -26,7 +26,7 @@
 #define ASK_TIMEOUT	2.0
 
 static struct {
-	uint64_t		 round;		/* replies of older rounds are stale */
+	uint64_t		 round;		/* older replies: stale */
 	int			 asking;
 	size_t			 waiting;
 	int			 differ;	/* someone saw another set */

@@ -199,7 +199,7 @@ raftd_handle_peer(struct sconn *sc, const struct frame *f)
 		    m.type, m.term, m.reject, m.from);
 	/* The core's clock must not lag a message it judges by time. */
 	if (m.to == R.id && R.started && !snap_offer(&m)) {
-		raft_tick(&R.r, node_now_ms());
+		raft_tick(&R.r, daemon_now_ms());
 		raft_step(&R.r, &m);
 	}
 	free(m.entries);

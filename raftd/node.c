@@ -22,21 +22,13 @@
 #include <unistd.h>
 
 #include "duration.h"
+#include "daemon.h"
 #include "log.h"
 #include "msg.h"
 #include "raftd.h"
 
 #define TICK_SECS		0.01
 #define DEFAULT_MULTIPLIER	3	/* 300 ms elections, 60 ms heartbeats */
-
-uint64_t
-node_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* raftd_id_of - a server's Raft id: FNV-1a of its node ID, never 0 */
 raft_id
@@ -61,7 +53,7 @@ node_is_leader(void)
 uint64_t
 node_last_contact_ms(void)
 {
-	uint64_t now = node_now_ms();
+	uint64_t now = daemon_now_ms();
 
 	if (!R.started || R.r.role == RAFT_LEADER)
 		return 0;
@@ -141,7 +133,7 @@ core_start(uint64_t term, raft_id vote)
 		raft_free(&R.r);
 	e = log_entries(&n);
 	if (raft_init(&R.r, &opts, term, vote, snap_index, snap_term,
-	    &snap_config, e, n, node_now_ms()) < 0)
+	    &snap_config, e, n, daemon_now_ms()) < 0)
 		log_fatal("cannot start Raft from %s", R.dir);
 	free_entries(e, n);
 	R.started = 1;
@@ -218,7 +210,7 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	if (!R.started)
 		return;
-	raft_tick(&R.r, node_now_ms());
+	raft_tick(&R.r, daemon_now_ms());
 	if (++n % 50 == 0) {
 		reconcile();
 		node_start_if_ready();
@@ -397,7 +389,7 @@ node_open(struct config *cfg, char *err, size_t errlen)
 	opts.max_inflight = 64;
 	opts.prevote = 1;
 	opts.check_quorum = 1;
-	opts.seed = R.id ^ node_now_ms() ^ (uint64_t)getpid();
+	opts.seed = R.id ^ daemon_now_ms() ^ (uint64_t)getpid();
 	core_start(term, vote[0] ? strtoull(vote, NULL, 16) : RAFT_NONE);
 	ev_timer_init(&R.tick, tick_cb, TICK_SECS, TICK_SECS);
 	ev_timer_start(R.loop, &R.tick);

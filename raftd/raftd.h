@@ -115,7 +115,6 @@ int	node_open(struct config *, char *err, size_t errlen);
 void	node_start_if_ready(void);
 void	node_bootstrap(const struct raft_config *);
 void	node_close(void);
-uint64_t node_now_ms(void);
 raft_id	raftd_id_of(const char *node_id);
 int	node_is_leader(void);
 /* node_leader_addr - "ip:port" of the known leader, or "" */

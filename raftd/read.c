@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "msg.h"
 #include "raftd.h"
@@ -141,7 +142,7 @@ read_try(struct sconn *sc, const struct frame *f)
 	r->len = tab[A_CMD].len;
 	memcpy(r->body, tab[A_CMD].val, r->len);
 	if (mode == READ_STALE ||
-	    (mode == READ_DEFAULT && raft_lease_ok(&R.r, node_now_ms()))) {
+	    (mode == READ_DEFAULT && raft_lease_ok(&R.r, daemon_now_ms()))) {
 		kvd_read(r);
 		return 0;
 	}

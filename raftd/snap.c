@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "msg.h"
 #include "raft_wire.h"
@@ -379,7 +380,7 @@ restored(void *arg, const struct frame *f, const char *err)
 	}
 	if (!R.started)
 		return;
-	raft_tick(&R.r, node_now_ms());
+	raft_tick(&R.r, daemon_now_ms());
 	raft_step(&R.r, &S.pending);
 }
 
