@@ -61,6 +61,19 @@ void	cli_wrap(struct buf *, const char *s, int ind, int width);
 /* cli_write - write the buf to fp; -1 on a write error */
 int	cli_write(FILE *, struct buf *);
 
+/* A subcommand: in `cairn kv get ...`, { "get", kv_get }. */
+struct cli_sub {
+	const char	*name;
+	int		(*fn)(int argc, char **argv);
+};
+/*
+ * cli_subcommand - run the subcommand argv[0] names with the arguments
+ * after it; help on stdout (0) when asked for, on stderr (1) for no
+ * subcommand or an unknown one. subs ends with a NULL name.
+ */
+int	cli_subcommand(int argc, char **argv, const char *help,
+	    const struct cli_sub *subs);
+
 /* columnize.c: github.com/ryanuber/columnize with Consul's settings. */
 /*
  * cli_columnize - lines of cells split by 0x1f, cells trimmed, columns
@@ -68,6 +81,8 @@ int	cli_write(FILE *, struct buf *);
  * two spaces; the last cell of a line is not padded; no final newline.
  */
 void	cli_columnize(struct buf *out, char *const *lines, size_t n);
+/* cli_columnize_bufs - the same for n lines in bufs, which it frees */
+void	cli_columnize_bufs(struct buf *out, struct buf *lines, size_t n);
 
 /* http.c: the HTTP API client. */
 struct http_client {

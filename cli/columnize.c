@@ -97,3 +97,20 @@ cli_columnize(struct buf *out, char *const *lines, size_t n)
 	}
 	free(w);
 }
+
+/* cli_columnize_bufs - see cli.h */
+void
+cli_columnize_bufs(struct buf *out, struct buf *lines, size_t n)
+{
+	char **cells;
+	size_t i;
+
+	if ((cells = calloc(n + 1, sizeof(*cells))) == NULL)
+		log_fatal("out of memory");
+	for (i = 0; i < n; i++)
+		cells[i] = buf_cstr(&lines[i]);
+	cli_columnize(out, cells, n);
+	for (i = 0; i < n; i++)
+		buf_free(&lines[i]);
+	free(cells);
+}

@@ -104,6 +104,24 @@ is_help(const char *a)
 	    strcmp(a, "--help") == 0;
 }
 
+/* cli_subcommand - see cli.h */
+int
+cli_subcommand(int argc, char **argv, const char *help,
+    const struct cli_sub *subs)
+{
+	const struct cli_sub *s;
+
+	if (argc > 0 && is_help(argv[0])) {
+		fputs(help, stdout);
+		return 0;
+	}
+	for (s = subs; argc > 0 && s->name != NULL; s++)
+		if (strcmp(argv[0], s->name) == 0)
+			return s->fn(argc - 1, argv + 1);
+	fputs(help, stderr);
+	return 1;
+}
+
 /* cli_flags_parse - see cli.h */
 int
 cli_flags_parse(int argc, char **argv, const struct cli_flag *const *tabs,

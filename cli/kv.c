@@ -814,27 +814,14 @@ kv_delete(int argc, char **argv)
 int
 kv_main(int argc, char **argv)
 {
-	const char *sub = argc > 1 ? argv[1] : NULL;
+	static const struct cli_sub subs[] = {
+		{ "get", kv_get },
+		{ "put", kv_put },
+		{ "delete", kv_delete },
+		{ "export", kv_export },
+		{ "import", kv_import },
+		{ NULL, NULL }
+	};
 
-	if (sub == NULL) {
-		fputs(kv_help, stderr);
-		return 1;
-	}
-	if (strcmp(sub, "-h") == 0 || strcmp(sub, "-help") == 0 ||
-	    strcmp(sub, "--help") == 0) {
-		fputs(kv_help, stdout);
-		return 0;
-	}
-	if (strcmp(sub, "get") == 0)
-		return kv_get(argc - 2, argv + 2);
-	if (strcmp(sub, "put") == 0)
-		return kv_put(argc - 2, argv + 2);
-	if (strcmp(sub, "delete") == 0)
-		return kv_delete(argc - 2, argv + 2);
-	if (strcmp(sub, "export") == 0)
-		return kv_export(argc - 2, argv + 2);
-	if (strcmp(sub, "import") == 0)
-		return kv_import(argc - 2, argv + 2);
-	fputs(kv_help, stderr);
-	return 1;
+	return cli_subcommand(argc - 1, argv + 1, kv_help, subs);
 }

@@ -270,12 +270,11 @@ members_format(struct buf *out, const struct cli_member *m, size_t n,
     int detailed)
 {
 	struct buf *lines;
-	char **cells, addr[128], sbuf[64];
+	char addr[128], sbuf[64];
 	const char *build, *colon, *role;
 	size_t i, j, *idx;
 
-	if ((lines = calloc(n + 1, sizeof(*lines))) == NULL ||
-	    (cells = calloc(n + 1, sizeof(*cells))) == NULL)
+	if ((lines = calloc(n + 1, sizeof(*lines))) == NULL)
 		log_fatal("out of memory");
 	for (i = 0; i <= n; i++)
 		buf_init(&lines[i]);
@@ -316,13 +315,8 @@ members_format(struct buf *out, const struct cli_member *m, size_t n,
 		    members_tag(&m[i], "vsn"), members_tag(&m[i], "dc"),
 		    members_tag(&m[i], "segment"));
 	}
-	for (i = 0; i <= n; i++)
-		cells[i] = buf_cstr(&lines[i]);
-	cli_columnize(out, cells, n + 1);
-	for (i = 0; i <= n; i++)
-		buf_free(&lines[i]);
+	cli_columnize_bufs(out, lines, n + 1);
 	free(lines);
-	free(cells);
 }
 
 /* members_main - `cairn members`; argv[0] is "members" */

@@ -208,11 +208,9 @@ operator_format_peers(struct buf *out, const struct cli_raft_server *s,
     size_t n)
 {
 	struct buf *lines;
-	char **cells;
 	size_t i;
 
-	if ((lines = calloc(n + 1, sizeof(*lines))) == NULL ||
-	    (cells = calloc(n + 1, sizeof(*cells))) == NULL)
+	if ((lines = calloc(n + 1, sizeof(*lines))) == NULL)
 		log_fatal("out of memory");
 	for (i = 0; i <= n; i++)
 		buf_init(&lines[i]);
@@ -225,13 +223,8 @@ operator_format_peers(struct buf *out, const struct cli_raft_server *s,
 		    s[i].leader ? "leader" : "follower",
 		    s[i].voter ? "true" : "false",
 		    s[i].protocol[0] != '\0' ? s[i].protocol : "<=1");
-	for (i = 0; i <= n; i++)
-		cells[i] = buf_cstr(&lines[i]);
-	cli_columnize(out, cells, n + 1);
-	for (i = 0; i <= n; i++)
-		buf_free(&lines[i]);
+	cli_columnize_bufs(out, lines, n + 1);
 	free(lines);
-	free(cells);
 }
 
 /* operator_remove_query - see cli.h */
@@ -425,40 +418,27 @@ operator_remove(int argc, char **argv)
 	return rc;
 }
 
-/* is_help - the arguments mitchellh/cli takes as a request for help */
-static int
-is_help(const char *a)
-{
-	return strcmp(a, "-h") == 0 || strcmp(a, "-help") == 0 ||
-	    strcmp(a, "--help") == 0;
-}
-
 /* operator_raft - `cairn operator raft <subcommand>` */
 static int
 operator_raft(int argc, char **argv)
 {
-	if (argc > 0 && is_help(argv[0])) {
-		fputs(operator_raft_help, stdout);
-		return 0;
-	}
-	if (argc > 0 && strcmp(argv[0], "list-peers") == 0)
-		return operator_list(argc - 1, argv + 1);
-	if (argc > 0 && strcmp(argv[0], "remove-peer") == 0)
-		return operator_remove(argc - 1, argv + 1);
-	fputs(operator_raft_help, stderr);
-	return 1;
+	static const struct cli_sub subs[] = {
+		{ "list-peers", operator_list },
+		{ "remove-peer", operator_remove },
+		{ NULL, NULL }
+	};
+
+	return cli_subcommand(argc, argv, operator_raft_help, subs);
 }
 
 /* operator_main - `cairn operator <subcommand>`; argv[0] is "operator" */
 int
 operator_main(int argc, char **argv)
 {
-	if (argc > 1 && is_help(argv[1])) {
-		fputs(operator_help, stdout);
-		return 0;
-	}
-	if (argc > 1 && strcmp(argv[1], "raft") == 0)
-		return operator_raft(argc - 2, argv + 2);
-	fputs(operator_help, stderr);
-	return 1;
+	static const struct cli_sub subs[] = {
+		{ "raft", operator_raft },
+		{ NULL, NULL }
+	};
+
+	return cli_subcommand(argc - 1, argv + 1, operator_help, subs);
 }

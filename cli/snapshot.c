@@ -526,21 +526,11 @@ snapshot_restore(int argc, char **argv)
 int
 snapshot_main(int argc, char **argv)
 {
-	const char *sub = argc > 1 ? argv[1] : NULL;
+	static const struct cli_sub subs[] = {
+		{ "save", snapshot_save },
+		{ "restore", snapshot_restore },
+		{ NULL, NULL }
+	};
 
-	if (sub == NULL) {
-		fputs(snapshot_help, stderr);
-		return 1;
-	}
-	if (strcmp(sub, "-h") == 0 || strcmp(sub, "-help") == 0 ||
-	    strcmp(sub, "--help") == 0) {
-		fputs(snapshot_help, stdout);
-		return 0;
-	}
-	if (strcmp(sub, "save") == 0)
-		return snapshot_save(argc - 2, argv + 2);
-	if (strcmp(sub, "restore") == 0)
-		return snapshot_restore(argc - 2, argv + 2);
-	fputs(snapshot_help, stderr);
-	return 1;
+	return cli_subcommand(argc - 1, argv + 1, snapshot_help, subs);
 }
