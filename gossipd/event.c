@@ -144,21 +144,6 @@ event_set(struct event *ev, const char *name, const void *payload,
 	return rc;
 }
 
-/* event_uuid - see event.h */
-void
-event_uuid(char out[EVENT_ID_LEN + 1], const unsigned char rnd[16])
-{
-	unsigned char b[16];
-
-	memcpy(b, rnd, sizeof(b));
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);	/* version 4 */
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
-	snprintf(out, EVENT_ID_LEN + 1, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
-	    "%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
-	    b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-	    b[14], b[15]);
-}
-
 /* hexval - the value of a lower-case hex digit, or -1 */
 static int
 hexval(int c)

@@ -41,11 +41,12 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "uuid.h"
 
 #define EVENT_RING_SIZE		256	/* agent.go: the last 256 events */
 #define EVENT_SIZE_LIMIT	512	/* serf: name + payload, bytes */
 #define EVENT_FILTER_MAX	200	/* bytes in one filter expression */
-#define EVENT_ID_LEN		36	/* 8-4-4-4-12 hex digits */
+#define EVENT_ID_LEN		UUID_LEN
 #define EVENT_VERSION		1	/* userEventMaxVersion */
 #define EVENT_SEEN_MAX		4096	/* IDs remembered for dedupe */
 /*
@@ -115,8 +116,6 @@ int	event_check(const struct event *, char *err, size_t errlen);
 /* event_free - free what ev holds and empty it */
 void	event_free(struct event *);
 
-/* event_uuid - a random (version 4) UUID from 16 random bytes */
-void	event_uuid(char out[EVENT_ID_LEN + 1], const unsigned char rnd[16]);
 /*
  * event_id_parse - a canonical UUID (lower-case hex, dashes at 8, 13,
  * 18, 23) as its high and low 64 bits; -1 if it is not one.

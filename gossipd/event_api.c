@@ -404,25 +404,6 @@ event_enqueue(struct event *ev, struct sconn *sc, const struct frame *f,
 	return 0;
 }
 
-/* event_random - 16 random bytes for a UUID; -1 if none can be had */
-static int
-event_random(unsigned char rnd[16])
-{
-	ssize_t n;
-	int fd;
-
-	do
-		n = getrandom(rnd, 16, 0);
-	while (n < 0 && errno == EINTR);
-	if (n == 16)
-		return 0;
-	if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	n = read(fd, rnd, 16);
-	close(fd);
-	return n == 16 ? 0 : -1;
-}
-
 /*
  * event_attr_str - an optional string attribute as a C string: NULL when
  * absent; -1 if it holds a NUL (it could not be what was meant)
@@ -446,7 +427,6 @@ void
 event_handle_fire(struct sconn *sc, const struct frame *f)
 {
 	struct attr tab[ATTR_TAB];
-	unsigned char rnd[16];
 	char *name = NULL, *nf = NULL, *sf = NULL, *tf = NULL, err[512];
 	struct event ev;
 	struct buf rec, reply;
@@ -469,7 +449,7 @@ event_handle_fire(struct sconn *sc, const struct frame *f)
 		    MSG_E_TOOBIG : MSG_E_BADREQ, "%s", err);
 		goto out;
 	}
-	if (E.npending >= EVENT_PENDING_MAX || event_random(rnd) < 0) {
+	if (E.npending >= EVENT_PENDING_MAX || uuid_random(ev.id) < 0) {
 		conn_reply_error(&sc->conn, f, E.npending >= EVENT_PENDING_MAX ?
 		    MSG_E_UNAVAIL : MSG_E_INTERNAL, "%s",
 		    E.npending >= EVENT_PENDING_MAX ? "too many events waiting "
@@ -478,7 +458,6 @@ event_handle_fire(struct sconn *sc, const struct frame *f)
 		event_free(&ev);
 		goto out;
 	}
-	event_uuid(ev.id, rnd);
 	ev.ltime = event_clock_fire(&E.st);
 	ev.version = EVENT_VERSION;
 	/* Our own event, gossiped back to us, is not new. */

@@ -24,7 +24,7 @@ mkid(char out[EVENT_ID_LEN + 1], unsigned char b, unsigned n)
 	memset(rnd, b, sizeof(rnd));
 	rnd[14] = (unsigned char)(n >> 8);
 	rnd[15] = (unsigned char)n;
-	event_uuid(out, rnd);
+	uuid_format(out, rnd);
 }
 
 /* mkev - an event from fields (NULL: none), ID from n */
@@ -81,14 +81,14 @@ test_uuid(void)
 
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		memset(rnd, rows[i].byte, sizeof(rnd));
-		event_uuid(id, rnd);
+		uuid_format(id, rnd);
 		CHECK_STR(id, rows[i].want);
 		CHECK(event_id_parse(id, strlen(id), &hi, &lo) == 0);
 	}
 	/* Different bytes, different IDs; the caller's bytes untouched. */
 	for (i = 0; i < 16; i++)
 		rnd[i] = (unsigned char)i;
-	event_uuid(id, rnd);
+	uuid_format(id, rnd);
 	CHECK_STR(id, "00010203-0405-4607-8809-0a0b0c0d0e0f");
 	CHECK(rnd[6] == 6 && rnd[8] == 8);
 }
