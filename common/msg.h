@@ -64,6 +64,10 @@ enum msg_type {
 					   nothing <- A_INDEX (last log
 					   index) A_TERM [A_CONFIG: the set
 					   it would bootstrap with now] */
+	MSG_SESSION_RENEW = 112,	/* -> A_SESSION <- A_ENTRY{session};
+					   404 "Session id 'x' not found".
+					   The leader restarts the session's
+					   TTL timer (raftd/session.c) */
 	MSG_RAFT_READ = 109,		/* a read with a consistency mode:
 					   -> A_MODE A_CMD_TYPE (a kvd read's
 					   message type) A_CMD (its body)
@@ -88,6 +92,18 @@ enum msg_type {
 					   A_TAG...}... */
 	MSG_CAT_SERVICE = 213,		/* -> A_SERVICE_NAME [A_TAG]
 					   <- A_ENTRY{node + service}... */
+	MSG_SESSION_INFO = 215,		/* -> A_SESSION [A_INDEX A_WAIT]
+					   <- A_INDEX A_ENTRY{session}
+					   (none if unknown) */
+	MSG_SESSION_LIST = 216,		/* -> [A_NODE] [A_INDEX A_WAIT]
+					   <- A_INDEX A_ENTRY{session}...
+					   (all, or the node's). A session
+					   record: A_SESSION A_SESSION_NAME
+					   A_NODE A_CHECK_ID... (node checks)
+					   A_SERVICE_CHECK... A_LOCK_DELAY
+					   A_BEHAVIOR A_TTL A_CREATE_INDEX
+					   A_MODIFY_INDEX. Blocking reads
+					   wake on any session change */
 	MSG_HEALTH_SERVICE = 214,	/* -> A_SERVICE_NAME [A_TAG] [A_PASSING]
 					   <- A_ENTRY{A_NODE_REC{node}
 					   A_SERVICE_REC{service}
@@ -181,6 +197,16 @@ enum msg_op {
 				   [A_CHECK_REC{check}...] */
 	OP_CAT_DEREGISTER = 11,	/* A_NODE [A_SERVICE_ID | A_CHECK_ID] */
 	OP_CHECK_STATUS = 12,	/* A_NODE A_CHECK_ID A_STATUS A_OUTPUT */
+	OP_SESSION_CREATE = 30,	/* a session record (MSG_SESSION_LIST),
+				   without the indexes. Checked against the
+				   catalog: 500 with Consul's reason */
+	OP_SESSION_DESTROY = 31,/* A_SESSION: invalidate (release or delete
+				   its locks, with lock-delay); true even
+				   when it is gone */
+	OP_KV_LOCK = 32,	/* A_KEY A_VALUE A_FLAGS A_SESSION: ?acquire.
+				   false while another session holds the key
+				   or its lock-delay runs */
+	OP_KV_UNLOCK = 33,	/* A_KEY A_VALUE A_FLAGS A_SESSION: ?release */
 	OP_RESTORE = 20,	/* A_DATA: a whole snapshot (kvd/snapshot.c)
 				   replacing the state on every server */
 };
@@ -284,6 +310,21 @@ enum msg_attr {
 	A_LTIME = 98,		/* u64 Lamport time */
 	A_WAIT = 99,		/* u64 ms a blocking request may wait */
 	A_DIGEST = 100,		/* packed member digests (pushpull.c) */
+
+	/* Sessions */
+	A_SESSION_NAME = 101,
+	A_SERVICE_CHECK = 102,	/* a service check's ID, repeated */
+	A_LOCK_DELAY = 103,	/* u64 ms */
+	A_BEHAVIOR = 104,	/* "release" or "delete" */
+	A_TTL = 105,		/* string as given ("30s"), "" for none */
+	A_TTL_MS = 106,		/* u64, in results: a TTL session was made */
+	A_GONE = 107,		/* in results: a session invalidated, repeated */
+	/*
+	 * u64 wall-clock ms, appended to every command by the leader that
+	 * proposes it: applying stays deterministic while lock-delay can
+	 * still be measured in time
+	 */
+	A_NOW = 108,
 
 };
 

@@ -18,8 +18,6 @@
 #include "httpd.h"
 #include "msg.h"
 
-#define BODY_DEPTH_MAX	64	/* deeper JSON is refused before parsing */
-
 /* update_done - checkd took the update: 200 with no body, as Consul */
 static void
 update_done(void *arg, const struct frame *f, const char *err)
@@ -47,13 +45,17 @@ check_update(struct http_req *req, const char *id, const char *status,
 	buf_free(&b);
 }
 
-/* check_ttl - pass, warn and fail: the note becomes the output */
+/*
+ * check_ttl - pass, warn and fail: the note becomes the output. GET is
+ * taken too, as Consul took it before 1.0: python3-consul (0.7) still
+ * sends it.
+ */
 static void
 check_ttl(struct http_req *req, const char *id, const char *status)
 {
 	const char *note;
 
-	if (!api_method(req, "PUT"))
+	if (!api_method(req, "GET,PUT"))
 		return;
 	note = http_req_param(req, "note");
 	check_update(req, id, status, note, note != NULL ? strlen(note) : 0);
@@ -78,50 +80,6 @@ api_agent_check_fail(struct http_req *req, const char *id)
 }
 
 /*
- * body_too_deep - nesting beyond BODY_DEPTH_MAX, found before yajl builds
- * (and recursively frees) a tree of it.
- */
-static int
-body_too_deep(const char *s, size_t n)
-{
-	int depth = 0, in_str = 0, esc = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (in_str) {
-			if (esc)
-				esc = 0;
-			else if (s[i] == '\\')
-				esc = 1;
-			else if (s[i] == '"')
-				in_str = 0;
-		} else if (s[i] == '"')
-			in_str = 1;
-		else if (s[i] == '[' || s[i] == '{') {
-			if (++depth > BODY_DEPTH_MAX)
-				return 1;
-		} else if (s[i] == ']' || s[i] == '}')
-			depth--;
-	}
-	return 0;
-}
-
-/* json_type_name - Go's word for a JSON value's type */
-static const char *
-json_type_name(yajl_val v)
-{
-	if (YAJL_IS_NUMBER(v))
-		return "number";
-	if (YAJL_IS_OBJECT(v))
-		return "object";
-	if (YAJL_IS_ARRAY(v))
-		return "array";
-	if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v))
-		return "bool";
-	return "string";
-}
-
-/*
  * api_agent_check_update - PUT /v1/agent/check/update/<id> with
  * {"Status":"passing","Output":"..."}. Field names match without case,
  * as Go's decoder does.
@@ -129,68 +87,21 @@ json_type_name(yajl_val v)
 void
 api_agent_check_update(struct http_req *req, const char *id)
 {
-	const char *status = "", *output = NULL;
-	char errbuf[256], *text, *nl;
-	size_t len = buf_used(&req->body), i;
-	yajl_val root, v;
+	const char *status, *output;
+	yajl_val root;
 
 	if (!api_method(req, "PUT"))
 		return;
-	if (len == 0) {
-		http_reply_text(req, 400, "Request decode failed: EOF");
+	if (api_body_json(req, yajl_t_object, "agent.checkUpdate", 0,
+	    &root) < 0)
 		return;
-	}
-	text = (char *)buf_head(&req->body);
-	if (memchr(text, '\0', len) != NULL) {
-		http_reply_text(req, 400, "Request decode failed: invalid "
-		    "character '\\x00' in JSON");
-		return;
-	}
-	if (body_too_deep(text, len)) {
-		http_reply_text(req, 400, "Request decode failed: JSON nested "
-		    "deeper than %d levels", BODY_DEPTH_MAX);
-		return;
-	}
-	errbuf[0] = '\0';
-	if ((root = yajl_tree_parse(buf_cstr(&req->body), errbuf,
-	    sizeof(errbuf))) == NULL) {
-		/* yajl's message spans lines: the first says what. */
-		if ((nl = strchr(errbuf, '\n')) != NULL)
-			*nl = '\0';
-		http_reply_text(req, 400, "Request decode failed: %s",
-		    errbuf[0] != '\0' ? errbuf : "invalid JSON");
-		return;
-	}
-	if (root->type != yajl_t_null && !YAJL_IS_OBJECT(root)) {
-		http_reply_text(req, 400, "Request decode failed: json: cannot "
-		    "unmarshal %s into Go value of type agent.checkUpdate",
-		    json_type_name(root));
+	if (api_json_string(req, root, "Status", "checkUpdate", &status) < 0 ||
+	    api_json_string(req, root, "Output", "checkUpdate", &output) < 0) {
 		yajl_tree_free(root);
 		return;
 	}
-	for (i = 0; YAJL_IS_OBJECT(root) && i < root->u.object.len; i++) {
-		const char *key = root->u.object.keys[i];
-		const char **dst;
-
-		v = root->u.object.values[i];
-		if (strcasecmp(key, "Status") == 0)
-			dst = &status;
-		else if (strcasecmp(key, "Output") == 0)
-			dst = &output;
-		else
-			continue;
-		if (v->type == yajl_t_null)
-			continue;
-		if (!YAJL_IS_STRING(v)) {
-			http_reply_text(req, 400, "Request decode failed: "
-			    "json: cannot unmarshal %s into Go struct field "
-			    "checkUpdate.%s of type string", json_type_name(v),
-			    dst == &status ? "Status" : "Output");
-			yajl_tree_free(root);
-			return;
-		}
-		*dst = v->u.string;
-	}
+	if (status == NULL)
+		status = "";
 	if (strcmp(status, "passing") != 0 && strcmp(status, "warning") != 0 &&
 	    strcmp(status, "critical") != 0) {
 		http_reply_text(req, 400, "Invalid check status: '%s'", status);

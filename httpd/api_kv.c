@@ -1,8 +1,8 @@
 /*
  * api_kv.c - /v1/kv/<key>: GET (?recurse, ?keys with ?separator, ?raw),
  * PUT (?flags, ?cas) and DELETE (?recurse, ?cas) with Consul's JSON,
- * status codes and X-Consul-Index. Reads go to kvd, writes through raftd.
- * ?acquire and ?release arrive with sessions.
+ * status codes and X-Consul-Index, and ?acquire / ?release with a
+ * session. Reads go to kvd, writes through raftd.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -182,6 +182,8 @@ kv_get(struct http_req *req, const char *key)
 static void
 kv_put(struct http_req *req, const char *key)
 {
+	const char *acquire = http_req_param(req, "acquire");
+	const char *release = http_req_param(req, "release");
 	uint64_t flags = 0, cas = 0;
 	int has_cas;
 	struct buf b;
@@ -190,23 +192,24 @@ kv_put(struct http_req *req, const char *key)
 		http_reply_text(req, 400, "Missing key name");
 		return;
 	}
-	if (http_req_param(req, "acquire") != NULL ||
-	    http_req_param(req, "release") != NULL) {
-		http_reply_text(req, 501, "acquire and release need sessions, "
-		    "which this cairn does not have yet");
-		return;
-	}
 	if (api_uint_param(req, "flags", &flags, "Invalid flags") < 0 ||
 	    (has_cas = api_uint_param(req, "cas", &cas,
 	    "Invalid cas index")) < 0)
 		return;
+	if (has_cas + (acquire != NULL) + (release != NULL) > 1) {
+		http_reply_text(req, 400, "Conflicting flags: %s", req->query);
+		return;
+	}
 	buf_init(&b);
-	attr_put_u32(&b, A_OP, OP_KV_SET);
+	attr_put_u32(&b, A_OP, acquire != NULL ? OP_KV_LOCK :
+	    release != NULL ? OP_KV_UNLOCK : OP_KV_SET);
 	attr_put_str(&b, A_KEY, key);
 	attr_put(&b, A_VALUE, buf_head(&req->body), buf_used(&req->body));
 	attr_put_u64(&b, A_FLAGS, flags);
 	if (has_cas)
 		attr_put_u64(&b, A_CAS, cas);
+	if (acquire != NULL || release != NULL)
+		attr_put_str(&b, A_SESSION, acquire != NULL ? acquire : release);
 	api_call(req, H.raftd, MSG_RAFT_APPLY, &b, kv_write_done);
 	buf_free(&b);
 }

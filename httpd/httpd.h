@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include <yajl/yajl_tree.h>
+
 #include "buf.h"
 #include "config.h"
 #include "frame.h"
@@ -68,6 +70,18 @@ int	api_uint_param(struct http_req *, const char *name, uint64_t *,
 /* api_method - 1 if the method is allowed, else 405 with Allow and 0 */
 int	api_method(struct http_req *, const char *allow);
 
+/*
+ * api_body.c: api_body_json - the body as JSON of type want (or null);
+ * an empty body is *out NULL when optional. -1 after a 400 naming
+ * gotype (Go's type, for Consul's message). The caller frees *out.
+ */
+int	api_body_json(struct http_req *, yajl_type want, const char *gotype,
+	    int optional, yajl_val *out);
+const char *api_json_type(yajl_val);
+yajl_val api_json_field(yajl_val obj, const char *name);
+int	api_json_string(struct http_req *, yajl_val obj, const char *name,
+	    const char *gotype, const char **);
+
 /* JSON for the records of msg.h */
 void	json_attr_str(struct json *, const char *key, const struct attr *);
 void	json_meta(struct json *, const char *key, const void *, size_t);
@@ -107,6 +121,14 @@ void	api_agent_check_fail(struct http_req *, const char *);
 void	api_agent_check_update(struct http_req *, const char *);
 void	api_agent_services(struct http_req *, const char *);
 void	api_agent_checks(struct http_req *, const char *);
+/* api_session.c */
+void	api_session_create(struct http_req *, const char *);
+void	api_session_destroy(struct http_req *, const char *);
+void	api_session_renew(struct http_req *, const char *);
+void	api_session_info(struct http_req *, const char *);
+void	api_session_node(struct http_req *, const char *);
+void	api_session_list(struct http_req *, const char *);
+void	json_session(struct json *, const struct attr *rec);
 /* api_event.c */
 void	api_event_fire(struct http_req *, const char *);
 void	api_event_list(struct http_req *, const char *);

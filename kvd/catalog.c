@@ -301,6 +301,24 @@ cat_check_status(struct store *s, DB_TXN *t, uint64_t index,
 	return rc;
 }
 
+/*
+ * cat_sessions - a node, check or status changed: the node's sessions
+ * whose node or checks are now gone or critical are invalidated
+ */
+static int
+cat_sessions(struct store *s, DB_TXN *t, uint64_t index, uint32_t op,
+    const struct attr *tab, struct buf *res)
+{
+	struct attr nt[ATTR_TAB];
+
+	if (op != OP_CAT_REGISTER)
+		return session_check_node(s, t, index, &tab[A_NODE], res);
+	if (attr_index(tab[A_NODE_REC].val, tab[A_NODE_REC].len, nt,
+	    ATTR_TAB) < 0)
+		return 0;
+	return session_check_node(s, t, index, &nt[A_NODE], res);
+}
+
 int
 catalog_apply(struct store *s, DB_TXN *t, uint64_t index, uint32_t op,
     const struct attr *tab, const void *cmd, size_t len, struct buf *res)
@@ -323,6 +341,8 @@ catalog_apply(struct store *s, DB_TXN *t, uint64_t index, uint32_t op,
 	}
 	if (rc == 0 && changed)
 		rc = cat_touch(s, t, index);
+	if (rc == 0 && changed)
+		rc = cat_sessions(s, t, index, op, tab, res);
 	return rc;
 }
 

@@ -1,8 +1,9 @@
 /*
  * kv.c - the KV table: Consul's semantics for set, CAS, delete and
  * delete-tree, and the reads behind GET /v1/kv (key, recurse, keys with a
- * separator). Sessions, locks and tombstones for blocking queries come
- * with the sessions issue; LockIndex and Session are already kept.
+ * separator), and locks: ?acquire and ?release with a session, and what
+ * becomes of a session's keys when it is invalidated (session.c).
+ * Left out: tombstones (a prefix read carries the table index).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -74,57 +75,219 @@ kv_fetch(struct store *s, DB_TXN *t, const struct attr *key, DBT *d)
 }
 
 /* kv_touch - a write to the table moves its index (X-Consul-Index) */
-static int
+int
 kv_touch(struct store *s, DB_TXN *t, uint64_t index)
 {
 	s->kv_index = index;
 	return store_meta_put(s, t, "kv_index", index);
 }
 
-/* kv_set - PUT /v1/kv/<key>, with ?cas (0 means only if absent) */
+/* kv_store - write record r under key */
+static int
+kv_store(struct store *s, DB_TXN *t, uint64_t index, const struct attr *key,
+    const struct kv_rec *r)
+{
+	struct buf b;
+	DBT k, d;
+	int rc;
+
+	buf_init(&b);
+	kv_encode(&b, r);
+	dbt_set(&k, key->val, key->len);
+	dbt_set(&d, buf_head(&b), buf_used(&b));
+	rc = s->kv->put(s->kv, t, &k, &d, 0);
+	buf_free(&b);
+	if (rc != 0)
+		return store_fail(rc, "kv put");
+	store_note(s, TOUCH_KEY, key->val, key->len);
+	return kv_touch(s, t, index);
+}
+
+/* kv_old - the stored record of a key: 1 found, 0 not, -1 error */
+static int
+kv_old(struct store *s, DB_TXN *t, const struct attr *key, DBT *d,
+    struct kv_rec *old)
+{
+	int found;
+
+	if ((found = kv_fetch(s, t, key, d)) <= 0)
+		return found;
+	if (kv_decode(d->data, d->size, old) < 0) {
+		log_error("kv: corrupt record for %.*s", (int)key->len,
+		    key->val);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+attr_same(const struct attr *a, const struct attr *b)
+{
+	return a->len == b->len && (a->len == 0 ||
+	    memcmp(a->val, b->val, a->len) == 0);
+}
+
+/*
+ * kv_write - tab's value and flags under its key, keeping old's create
+ * index, with the lock state given; the result is true
+ */
+static int
+kv_write(struct store *s, DB_TXN *t, uint64_t index, const struct attr *tab,
+    const struct kv_rec *old, uint64_t lock, const struct attr *session,
+    struct buf *res)
+{
+	struct kv_rec r;
+
+	memset(&r, 0, sizeof(r));
+	r.create = old != NULL ? old->create : index;
+	r.modify = index;
+	r.lock = lock;
+	if (session != NULL)
+		r.session = *session;
+	attr_u64(&tab[A_FLAGS], &r.flags);
+	r.value = tab[A_VALUE];
+	if (kv_store(s, t, index, &tab[A_KEY], &r) < 0)
+		return -1;
+	attr_put_u8(res, A_RESULT, 1);
+	return 0;
+}
+
+/* kv_false - a refused write: false, the old record freed */
+static int
+kv_false(struct buf *res, DBT *d)
+{
+	free(d->data);
+	attr_put_u8(res, A_RESULT, 0);
+	return 0;
+}
+
+/*
+ * kv_set - PUT /v1/kv/<key>, with ?cas (0 means only if absent). A held
+ * key keeps its session and lock index, as in Consul.
+ */
 static int
 kv_set(struct store *s, DB_TXN *t, uint64_t index, const struct attr *tab,
     struct buf *res)
 {
-	struct kv_rec old, r;
-	struct buf b;
+	struct kv_rec old;
 	uint64_t cas;
-	DBT k, d, nd;
+	DBT d;
 	int found, rc;
 
-	if ((found = kv_fetch(s, t, &tab[A_KEY], &d)) < 0)
+	if ((found = kv_old(s, t, &tab[A_KEY], &d, &old)) < 0)
 		return -1;
-	if (found && kv_decode(d.data, d.size, &old) < 0) {
-		log_error("kv: corrupt record for %.*s", (int)tab[A_KEY].len,
-		    tab[A_KEY].val);
-		found = 0;
-	}
 	if (attr_u64(&tab[A_CAS], &cas) == 0 &&
-	    (cas == 0 ? found : !found || old.modify != cas)) {
-		attr_put_u8(res, A_RESULT, 0);
+	    (cas == 0 ? found : !found || old.modify != cas))
+		return kv_false(res, &d);
+	rc = kv_write(s, t, index, tab, found ? &old : NULL, found ? old.lock :
+	    0, found ? &old.session : NULL, res);
+	free(d.data);
+	return rc;
+}
+
+/*
+ * kv_lock - ?acquire: false while another session holds the key or its
+ * lock-delay runs; the holder may acquire again (a value update) without
+ * moving LockIndex
+ */
+static int
+kv_lock(struct store *s, DB_TXN *t, uint64_t index, const struct attr *tab,
+    struct buf *res)
+{
+	const struct attr *sess = &tab[A_SESSION];
+	struct kv_rec old;
+	int found, held, rc;
+	DBT d;
+
+	if (sess->len == 0) {
+		res_error(res, MSG_E_BADREQ, "Missing session");
+		return 0;
+	}
+	if ((rc = session_get(s, t, sess->val, sess->len, &d)) <= 0) {
+		if (rc == 0)
+			res_error(res, MSG_E_INTERNAL, "invalid session \"%.*s\"",
+			    (int)sess->len, sess->val);
+		return rc;
+	}
+	free(d.data);
+	if ((found = kv_old(s, t, &tab[A_KEY], &d, &old)) < 0)
+		return -1;
+	held = found && old.session.len > 0;
+	if (held && !attr_same(&old.session, sess))
+		return kv_false(res, &d);
+	if (!held && (rc = session_delay_active(s, t, tab[A_KEY].val,
+	    tab[A_KEY].len, s->now)) != 0) {
+		if (rc < 0) {
+			free(d.data);
+			return -1;
+		}
+		return kv_false(res, &d);
+	}
+	/* a new holder moves LockIndex; the holder's update does not */
+	rc = kv_write(s, t, index, tab, found ? &old : NULL,
+	    (found ? old.lock : 0) + !held, sess, res);
+	free(d.data);
+	if (rc == 0)
+		rc = session_lock_add(s, t, sess->val, sess->len,
+		    tab[A_KEY].val, tab[A_KEY].len);
+	return rc;
+}
+
+/* kv_unlock - ?release: only by the holder; the value is written too */
+static int
+kv_unlock(struct store *s, DB_TXN *t, uint64_t index, const struct attr *tab,
+    struct buf *res)
+{
+	struct kv_rec old;
+	int found, rc;
+	DBT d;
+
+	if (tab[A_SESSION].len == 0) {
+		res_error(res, MSG_E_BADREQ, "Missing session");
+		return 0;
+	}
+	if ((found = kv_old(s, t, &tab[A_KEY], &d, &old)) < 0)
+		return -1;
+	if (!found || !attr_same(&old.session, &tab[A_SESSION]))
+		return kv_false(res, &d);
+	rc = kv_write(s, t, index, tab, &old, old.lock, NULL, res);
+	free(d.data);
+	return rc;
+}
+
+/*
+ * kv_session_gone - session id was invalidated: if it still holds key,
+ * release it (or delete it, del). 1 if it held the key, 0 if not, -1.
+ */
+int
+kv_session_gone(struct store *s, DB_TXN *t, uint64_t index, const void *key,
+    size_t klen, const void *id, size_t idlen, int del)
+{
+	struct attr k = { .val = key, .len = klen };
+	struct attr sid = { .val = id, .len = idlen };
+	struct kv_rec old;
+	DBT d, kd;
+	int found, rc;
+
+	if ((found = kv_old(s, t, &k, &d, &old)) <= 0)
+		return found;
+	if (!attr_same(&old.session, &sid)) {
 		free(d.data);
 		return 0;
 	}
-	memset(&r, 0, sizeof(r));
-	r.create = found ? old.create : index;
-	r.modify = index;
-	if (found) {
-		r.lock = old.lock;
-		r.session = old.session;
+	if (del) {
+		dbt_set(&kd, key, klen);
+		rc = s->kv->del(s->kv, t, &kd, 0);
+		rc = rc == 0 ? 0 : store_fail(rc, "kv del");
+		store_note(s, TOUCH_KEY, key, klen);
+	} else {
+		old.session.val = NULL;
+		old.session.len = 0;
+		old.modify = index;
+		rc = kv_store(s, t, index, &k, &old);
 	}
-	attr_u64(&tab[A_FLAGS], &r.flags);
-	r.value = tab[A_VALUE];
-	buf_init(&b);
-	kv_encode(&b, &r);
-	dbt_set(&k, tab[A_KEY].val, tab[A_KEY].len);
-	dbt_set(&nd, buf_head(&b), buf_used(&b));
-	rc = s->kv->put(s->kv, t, &k, &nd, 0);
-	buf_free(&b);
 	free(d.data);
-	if (rc != 0)
-		return store_fail(rc, "kv put");
-	attr_put_u8(res, A_RESULT, 1);
-	return kv_touch(s, t, index);
+	return rc < 0 ? -1 : 1;
 }
 
 /* kv_delete - DELETE /v1/kv/<key>, with ?cas as Consul: absent is true */
@@ -152,6 +315,7 @@ kv_delete(struct store *s, DB_TXN *t, uint64_t index, const struct attr *tab,
 	dbt_set(&k, tab[A_KEY].val, tab[A_KEY].len);
 	if ((rc = s->kv->del(s->kv, t, &k, 0)) != 0)
 		return store_fail(rc, "kv del");
+	store_note(s, TOUCH_KEY, tab[A_KEY].val, tab[A_KEY].len);
 	return kv_touch(s, t, index);
 }
 
@@ -184,7 +348,10 @@ kv_delete_tree(struct store *s, DB_TXN *t, uint64_t index,
 	if (rc != 0 && rc != DB_NOTFOUND)
 		return store_fail(rc, "kv delete tree");
 	attr_put_u8(res, A_RESULT, 1);
-	return n > 0 ? kv_touch(s, t, index) : 0;
+	if (n == 0)
+		return 0;
+	store_note(s, TOUCH_TREE, p->val, p->len);
+	return kv_touch(s, t, index);
 }
 
 int
@@ -202,6 +369,10 @@ kv_apply(struct store *s, DB_TXN *t, uint64_t index, uint32_t op,
 		return kv_delete(s, t, index, tab, res);
 	case OP_KV_DELETE_TREE:
 		return kv_delete_tree(s, t, index, tab, res);
+	case OP_KV_LOCK:
+		return kv_lock(s, t, index, tab, res);
+	case OP_KV_UNLOCK:
+		return kv_unlock(s, t, index, tab, res);
 	}
 	res_error(res, MSG_E_BADREQ, "unknown KV operation %u", op);
 	return 0;

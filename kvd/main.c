@@ -114,28 +114,30 @@ kvd_entry(struct rpc *r, const struct frame *f)
 	K.batch[K.nbatch++] = e;
 }
 
-/* kvd_wake - blocked reads that a committed command concerns */
+/* kvd_wake - the blocked reads that the committed batch concerns */
 static void
-kvd_wake(const void *cmd, size_t len)
+kvd_wake(void)
 {
-	struct attr tab[ATTR_TAB];
-	uint32_t op;
+	struct attr_iter it;
+	struct attr a;
 
-	if (watch_count() == 0 || attr_index(cmd, len, tab, ATTR_TAB) < 0 ||
-	    attr_u32(&tab[A_OP], &op) < 0)
-		return;
-	switch (op) {
-	case OP_KV_SET:
-	case OP_KV_DELETE:
-	case OP_KV_DELETE_TREE:
-		if (attr_present(&tab[A_KEY]))
-			watch_touched(tab[A_KEY].val, tab[A_KEY].len,
-			    op == OP_KV_DELETE_TREE);
-		break;
-	case OP_RESTORE:
-		watch_touched(NULL, 0, 0);
-		break;
+	attr_iter_init(&it, buf_head(&K.st.touched), buf_used(&K.st.touched));
+	while (watch_count() > 0 && attr_next(&it, &a) == 1) {
+		switch (a.type) {
+		case TOUCH_KEY:
+		case TOUCH_TREE:
+			watch_touched(WATCH_KV, a.val, a.len,
+			    a.type == TOUCH_TREE);
+			break;
+		case TOUCH_SESSIONS:
+			watch_touched(WATCH_SESSIONS, "", 0, 0);
+			break;
+		case TOUCH_ALL:
+			watch_touched(0, NULL, 0, 0);
+			break;
+		}
 	}
+	buf_reset(&K.st.touched);
 }
 
 /* apply_cb - before sleeping: apply the batch in one transaction */
@@ -167,10 +169,9 @@ apply_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	if (store_txn_commit(&K.st, t) < 0)
 		log_fatal("cannot commit in %s", K.st.dir);
 	K.st.applied = K.batch[K.nbatch - 1]->index;
-	for (i = 0; i < K.nbatch; i++) {
-		kvd_wake(K.batch[i]->cmd, K.batch[i]->len);
+	kvd_wake();
+	for (i = 0; i < K.nbatch; i++)
 		free(K.batch[i]);
-	}
 	K.nbatch = 0;
 	if (rpc_is_up(&K.raftd)) {
 		buf_append(&K.raftd.conn.out, buf_head(&out), buf_used(&out));
@@ -206,20 +207,21 @@ want_str(struct sconn *sc, const struct frame *f, struct attr *tab,
 }
 
 /*
- * kv_block - a blocking read (A_INDEX: the index the reader has, A_WAIT:
- * ms it may wait) whose answer would carry no newer index waits in
- * watch.c; 1 when it was parked
+ * read_block - a blocking read (A_INDEX: the index the reader has,
+ * A_WAIT: ms it may wait) whose answer would carry no newer index waits
+ * in watch.c for a change to key in table; 1 when it was parked
  */
 static int
-kv_block(struct sconn *sc, const struct frame *f, struct attr *tab,
-    uint64_t index, int prefix, int may_park)
+read_block(struct sconn *sc, const struct frame *f, struct attr *tab,
+    uint64_t index, enum watch_table table, const struct attr *key,
+    int prefix, int may_park)
 {
 	uint64_t have = 0, wait = 0;
 
 	if (!may_park || attr_u64(&tab[A_INDEX], &have) < 0 || have == 0 ||
 	    attr_u64(&tab[A_WAIT], &wait) < 0 || wait == 0 || index > have)
 		return 0;
-	watch_park(sc, f, tab[A_KEY].val, tab[A_KEY].len, prefix, wait);
+	watch_park(sc, f, table, key->val, key->len, prefix, wait);
 	return 1;
 }
 
@@ -240,7 +242,8 @@ kv_get_read(struct sconn *sc, const struct frame *f, int may_park)
 	buf_init(&body);
 	rc = kv_get(&K.st, (const char *)tab[A_KEY].val, tab[A_KEY].len,
 	    recurse != 0, &body, &index);
-	if (rc == 0 && kv_block(sc, f, tab, index, recurse != 0, may_park)) {
+	if (rc == 0 && read_block(sc, f, tab, index, WATCH_KV, &tab[A_KEY],
+	    recurse != 0, may_park)) {
 		buf_free(&body);
 		return;
 	}
@@ -268,7 +271,8 @@ kv_keys_read(struct sconn *sc, const struct frame *f, int may_park)
 	rc = kv_keys(&K.st, (const char *)tab[A_KEY].val, tab[A_KEY].len,
 	    (const char *)tab[A_SEPARATOR].val, tab[A_SEPARATOR].len, &body,
 	    &index);
-	if (rc == 0 && kv_block(sc, f, tab, index, 1, may_park)) {
+	if (rc == 0 && read_block(sc, f, tab, index, WATCH_KV, &tab[A_KEY], 1,
+	    may_park)) {
 		buf_free(&body);
 		return;
 	}
@@ -291,12 +295,48 @@ kvd_handle_kv_keys(struct sconn *sc, const struct frame *f)
 	kv_keys_read(sc, f, 1);
 }
 
+/* session_read - MSG_SESSION_INFO and MSG_SESSION_LIST */
+static void
+session_read(struct sconn *sc, const struct frame *f, int may_park)
+{
+	static const struct attr all = { .val = (const unsigned char *)"" };
+	struct attr tab[ATTR_TAB];
+	uint64_t index = K.st.session_index ? K.st.session_index : 1;
+	struct buf b;
+	int rc;
+
+	if (attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
+	    (f->type == MSG_SESSION_INFO && tab[A_SESSION].len == 0)) {
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "Missing session");
+		return;
+	}
+	if (read_block(sc, f, tab, index, WATCH_SESSIONS, &all, 1, may_park))
+		return;
+	buf_init(&b);
+	attr_put_u64(&b, A_INDEX, index);
+	if (f->type == MSG_SESSION_INFO)
+		rc = session_info(&K.st, tab[A_SESSION].val, tab[A_SESSION].len,
+		    &b);
+	else
+		rc = session_list(&K.st, attr_present(&tab[A_NODE]) ?
+		    tab[A_NODE].val : NULL, tab[A_NODE].len, &b);
+	reply_done(sc, f, &b, rc);
+}
+
+static void
+kvd_handle_session(struct sconn *sc, const struct frame *f)
+{
+	session_read(sc, f, 1);
+}
+
 /* kvd_rerun - a blocked read woke: answer it now */
 static void
 kvd_rerun(struct sconn *sc, const struct frame *f)
 {
 	if (f->type == MSG_KV_KEYS)
 		kv_keys_read(sc, f, 0);
+	else if (f->type == MSG_SESSION_INFO || f->type == MSG_SESSION_LIST)
+		session_read(sc, f, 0);
 	else
 		kv_get_read(sc, f, 0);
 }
@@ -437,7 +477,8 @@ kvd_handle_snapshot_restore(struct sconn *sc, const struct frame *f)
 	    index);
 	while (K.nbatch > 0)
 		free(K.batch[--K.nbatch]);
-	watch_touched(NULL, 0, 0);	/* anything may have changed */
+	buf_reset(&K.st.touched);
+	watch_touched(0, NULL, 0, 0);	/* anything may have changed */
 	if (rpc_is_up(&K.raftd))
 		conn_close(&K.raftd.conn, "restored a snapshot");
 	buf_init(&b);
@@ -448,6 +489,8 @@ kvd_handle_snapshot_restore(struct sconn *sc, const struct frame *f)
 static const struct handler kvd_handlers[] = {
 	{ MSG_KV_GET, "kv.get", kvd_handle_kv_get },
 	{ MSG_KV_KEYS, "kv.keys", kvd_handle_kv_keys },
+	{ MSG_SESSION_INFO, "session.info", kvd_handle_session },
+	{ MSG_SESSION_LIST, "session.list", kvd_handle_session },
 	{ MSG_CAT_NODES, "catalog.nodes", kvd_handle_cat_nodes },
 	{ MSG_CAT_NODE, "catalog.node", kvd_handle_cat_node },
 	{ MSG_CAT_SERVICES, "catalog.services", kvd_handle_cat_services },

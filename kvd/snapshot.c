@@ -4,18 +4,21 @@
  * thesis, chapter 5). raftd owns the files: it decides when, names the
  * path, keeps and ships them; kvd only writes and reads them.
  *
- * Format, version 1 (integers big-endian):
+ * Format, version 2 (integers big-endian):
  *
  *	header	 "CAIRNSNAP" (9 bytes), u32 version, u64 applied,
- *		 u64 kv_index, u64 catalog_index, u32 ntables (5), then a
+ *		 u64 kv_index, u64 catalog_index, u32 ntables (7), then a
  *		 u64 record count per table in the order meta kv nodes
- *		 services checks (81 bytes in all)
+ *		 services checks sessions locks (97 bytes in all)
  *	records	 each table's records in that order, each one attribute
  *		 (frame.h) whose type is the table's number (1 meta ..
- *		 5 checks) and whose value is A_KEY then A_VALUE, the raw
+ *		 7 locks) and whose value is A_KEY then A_VALUE, the raw
  *		 BDB key and data; keys strictly increasing in the btree's
  *		 order (bytes, a prefix first)
  *	trailer	 u32 CRC-32C of every byte before it
+ *
+ * Version 1 is the same without sessions and locks (5 tables); it is
+ * still read.
  *
  * Saving streams through a 64 KB buffer, so the state is never in memory
  * at once, and is atomic: path.tmp, fsync, rename, fsync of the
@@ -46,20 +49,23 @@
 
 #define SNAP_MAGIC	"CAIRNSNAP"
 #define SNAP_MAGIC_LEN	9
-#define SNAP_VERSION	1
-#define SNAP_NTABLES	5
-#define SNAP_HDR_LEN	(SNAP_MAGIC_LEN + 4 + 3 * 8 + 4 + SNAP_NTABLES * 8)
+#define SNAP_VERSION	2
+#define SNAP_NTABLES	7
+#define SNAP_NTABLES_V1	5
+#define SNAP_FIXED_LEN	(SNAP_MAGIC_LEN + 4 + 3 * 8 + 4)
+#define SNAP_HDR_LEN	(SNAP_FIXED_LEN + SNAP_NTABLES * 8)
 #define SNAP_CRC_LEN	4
 #define SNAP_BUFSIZE	(64 * 1024)
 /* A record came in one frame (a command), so it cannot be larger. */
 #define SNAP_REC_MAX	FRAME_MAX
 
 static const char *snap_names[SNAP_NTABLES] = {
-	"meta", "kv", "nodes", "services", "checks"
+	"meta", "kv", "nodes", "services", "checks", "sessions", "locks"
 };
 
 struct snap_hdr {
 	uint32_t	 version;
+	int		 ntables;	/* 7, or 5 in version 1 */
 	uint64_t	 applied, kv_index, catalog_index;
 	uint64_t	 count[SNAP_NTABLES];
 	int		 in_meta;	/* how many of the three meta has */
@@ -86,7 +92,7 @@ static DB *
 snap_db(struct store *s, int i)
 {
 	DB *dbs[SNAP_NTABLES] = { s->meta, s->kv, s->nodes, s->services,
-	    s->checks };
+	    s->checks, s->sessions, s->locks };
 
 	return dbs[i];
 }
@@ -175,8 +181,8 @@ hdr_encode(unsigned char *p, const struct snap_hdr *h)
 	be64_put(p + 4, h->applied);
 	be64_put(p + 12, h->kv_index);
 	be64_put(p + 20, h->catalog_index);
-	be32_put(p + 28, SNAP_NTABLES);
-	for (i = 0; i < SNAP_NTABLES; i++)
+	be32_put(p + 28, (uint32_t)h->ntables);
+	for (i = 0; i < h->ntables; i++)
 		be64_put(p + 32 + 8 * i, h->count[i]);
 }
 
@@ -196,6 +202,7 @@ save_count(struct store *s, struct snap_hdr *h, char *err, size_t errlen)
 
 	memset(h, 0, sizeof(*h));
 	h->version = SNAP_VERSION;
+	h->ntables = SNAP_NTABLES;
 	for (i = 0; i < SNAP_NTABLES; i++) {
 		db = snap_db(s, i);
 		if ((rc = db->cursor(db, NULL, &c, 0)) != 0) {
@@ -456,9 +463,10 @@ in_open(const char *path, struct snap_hdr *h, char *err, size_t errlen)
 	struct snap_in *in;
 	struct stat sb;
 	uint64_t size;
-	size_t have;
+	size_t have, hlen;
 	int i;
 
+	memset(h, 0, sizeof(*h));
 	if ((in = malloc(sizeof(*in))) == NULL)
 		log_fatal("out of memory");
 	memset(in, 0, offsetof(struct snap_in, buf));
@@ -472,7 +480,7 @@ in_open(const char *path, struct snap_hdr *h, char *err, size_t errlen)
 		goto fail;
 	}
 	size = (uint64_t)sb.st_size;
-	have = size < sizeof(x) ? (size_t)size : sizeof(x);
+	have = size < SNAP_FIXED_LEN ? (size_t)size : SNAP_FIXED_LEN;
 	if (in_raw(in, x, have) < 0) {
 		snprintf(err, errlen, "read %s: short read", path);
 		goto fail;
@@ -486,28 +494,35 @@ in_open(const char *path, struct snap_hdr *h, char *err, size_t errlen)
 	}
 	p = x + SNAP_MAGIC_LEN;
 	if (have >= SNAP_MAGIC_LEN + 4 &&
-	    (h->version = be32_get(p)) != SNAP_VERSION) {
+	    (h->version = be32_get(p)) != SNAP_VERSION && h->version != 1) {
 		snprintf(err, errlen, "%s: snapshot format version %u, this "
-		    "kvd reads version %u", path, h->version, SNAP_VERSION);
+		    "kvd reads versions 1 and %u", path, h->version,
+		    SNAP_VERSION);
 		goto fail;
 	}
-	if (size < SNAP_HDR_LEN + SNAP_CRC_LEN) {
+	h->ntables = h->version == 1 ? SNAP_NTABLES_V1 : SNAP_NTABLES;
+	hlen = SNAP_FIXED_LEN + (size_t)h->ntables * 8;
+	if (size < hlen + SNAP_CRC_LEN) {
 		snprintf(err, errlen, "%s is truncated (%" PRIu64 " bytes, "
 		    "less than a header)", path, size);
+		goto fail;
+	}
+	if (in_raw(in, x + SNAP_FIXED_LEN, hlen - SNAP_FIXED_LEN) < 0) {
+		snprintf(err, errlen, "read %s: short read", path);
 		goto fail;
 	}
 	h->applied = be64_get(p + 4);
 	h->kv_index = be64_get(p + 12);
 	h->catalog_index = be64_get(p + 20);
-	if (be32_get(p + 28) != SNAP_NTABLES) {
-		snprintf(err, errlen, "%s: %u tables, version %u has %u", path,
-		    be32_get(p + 28), SNAP_VERSION, SNAP_NTABLES);
+	if (be32_get(p + 28) != (uint32_t)h->ntables) {
+		snprintf(err, errlen, "%s: %u tables, version %u has %d", path,
+		    be32_get(p + 28), h->version, h->ntables);
 		goto fail;
 	}
-	for (i = 0; i < SNAP_NTABLES; i++)
+	for (i = 0; i < h->ntables; i++)
 		h->count[i] = be64_get(p + 32 + 8 * i);
-	in->crc = crc32c(0, x, sizeof(x));
-	in->left = size - SNAP_HDR_LEN - SNAP_CRC_LEN;
+	in->crc = crc32c(0, x, hlen);
+	in->left = size - hlen - SNAP_CRC_LEN;
 	return in;
 fail:
 	if (in->fd >= 0)
@@ -571,7 +586,7 @@ snap_walk(struct store *s, const char *path, DB_TXN *t, struct snap_hdr *hp,
 		return -1;
 	buf_init(&rec);
 	buf_init(&prev);
-	for (i = 0; i < SNAP_NTABLES; i++) {
+	for (i = 0; i < h.ntables; i++) {
 		db = snap_db(s, i);
 		buf_reset(&prev);
 		for (n = 0; n < h.count[i]; n++) {
@@ -716,6 +731,8 @@ store_snapshot_restore(struct store *s, const char *path, uint64_t *index,
 	s->applied = h.applied;
 	s->kv_index = h.kv_index;
 	s->catalog_index = h.catalog_index;
+	if (store_meta_get(s, "session_index", &s->session_index) < 0)
+		s->session_index = h.applied;
 	*index = h.applied;
 	return 0;
 abort:
@@ -765,9 +782,11 @@ store_snapshot_apply(struct store *s, DB_TXN *t, uint64_t index,
 	}
 	unlink(path);
 	if (store_meta_put(s, t, "kv_index", index) < 0 ||
-	    store_meta_put(s, t, "catalog_index", index) < 0)
+	    store_meta_put(s, t, "catalog_index", index) < 0 ||
+	    store_meta_put(s, t, "session_index", index) < 0)
 		return -1;
-	s->kv_index = s->catalog_index = index;
+	s->kv_index = s->catalog_index = s->session_index = index;
+	store_note(s, TOUCH_ALL, "", 0);
 	log_info("restored a snapshot of index %" PRIu64 " at index %" PRIu64,
 	    h.applied, index);
 	attr_put_u8(res, A_RESULT, 1);

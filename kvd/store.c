@@ -34,9 +34,17 @@ res_error(struct buf *res, uint32_t status, const char *fmt, ...)
 	attr_put_str(res, A_MSG, msg);
 }
 
-/* meta_get - a u64 from the meta table, 0 when absent */
-static int
-meta_get(struct store *s, const char *name, uint64_t *v)
+/* store_note - see store.h */
+void
+store_note(struct store *s, enum store_touch what, const void *key,
+    size_t len)
+{
+	attr_put(&s->touched, (uint16_t)what, key, len);
+}
+
+/* store_meta_get - a u64 from the meta table, 0 when absent */
+int
+store_meta_get(struct store *s, const char *name, uint64_t *v)
 {
 	DBT k, d;
 	unsigned char x[8];
@@ -102,6 +110,7 @@ store_open(struct store *s, const char *dir, char *err, size_t errlen)
 	int rc;
 
 	memset(s, 0, sizeof(*s));
+	buf_init(&s->touched);
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
@@ -135,11 +144,14 @@ store_open(struct store *s, const char *dir, char *err, size_t errlen)
 	    db_open1(s, &s->kv, "kv.db", err, errlen) < 0 ||
 	    db_open1(s, &s->nodes, "nodes.db", err, errlen) < 0 ||
 	    db_open1(s, &s->services, "services.db", err, errlen) < 0 ||
-	    db_open1(s, &s->checks, "checks.db", err, errlen) < 0)
+	    db_open1(s, &s->checks, "checks.db", err, errlen) < 0 ||
+	    db_open1(s, &s->sessions, "sessions.db", err, errlen) < 0 ||
+	    db_open1(s, &s->locks, "locks.db", err, errlen) < 0)
 		return -1;
-	if (meta_get(s, "applied", &s->applied) < 0 ||
-	    meta_get(s, "kv_index", &s->kv_index) < 0 ||
-	    meta_get(s, "catalog_index", &s->catalog_index) < 0) {
+	if (store_meta_get(s, "applied", &s->applied) < 0 ||
+	    store_meta_get(s, "kv_index", &s->kv_index) < 0 ||
+	    store_meta_get(s, "catalog_index", &s->catalog_index) < 0 ||
+	    store_meta_get(s, "session_index", &s->session_index) < 0) {
 		snprintf(err, errlen, "cannot read %s/meta.db", dir);
 		return -1;
 	}
@@ -159,9 +171,11 @@ store_checkpoint(struct store *s)
 void
 store_close(struct store *s)
 {
-	DB **dbs[] = { &s->meta, &s->kv, &s->nodes, &s->services, &s->checks };
+	DB **dbs[] = { &s->meta, &s->kv, &s->nodes, &s->services, &s->checks,
+	    &s->sessions, &s->locks };
 	size_t i;
 
+	buf_free(&s->touched);
 	if (s->env == NULL)
 		return;
 	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++)
@@ -194,6 +208,28 @@ store_txn_commit(struct store *s, DB_TXN *t)
 	return 0;
 }
 
+/* store_dispatch - hand a parsed command to the table that owns it */
+static int
+store_dispatch(struct store *s, DB_TXN *t, uint64_t index, uint32_t op,
+    const struct attr *tab, const void *cmd, size_t len, struct buf *res)
+{
+	if (op == OP_NOOP) {
+		attr_put_u8(res, A_RESULT, 1);
+		return 0;
+	}
+	if ((op >= OP_KV_SET && op <= OP_KV_DELETE_TREE) ||
+	    op == OP_KV_LOCK || op == OP_KV_UNLOCK)
+		return kv_apply(s, t, index, op, tab, res);
+	if (op == OP_SESSION_CREATE || op == OP_SESSION_DESTROY)
+		return session_apply(s, t, index, op, tab, cmd, len, res);
+	if (op >= OP_CAT_REGISTER && op <= OP_CHECK_STATUS)
+		return catalog_apply(s, t, index, op, tab, cmd, len, res);
+	if (op == OP_RESTORE)
+		return store_snapshot_apply(s, t, index, &tab[A_DATA], res);
+	res_error(res, MSG_E_BADREQ, "unknown operation %u", op);
+	return 0;
+}
+
 /* store_apply - one command; the applied index moves with it */
 int
 store_apply(struct store *s, DB_TXN *t, uint64_t index, const void *cmd,
@@ -203,19 +239,14 @@ store_apply(struct store *s, DB_TXN *t, uint64_t index, const void *cmd,
 	uint32_t op;
 	int rc = 0;
 
+	s->now = 0;
 	if (attr_index(cmd, len, tab, ATTR_TAB) < 0 ||
 	    attr_u32(&tab[A_OP], &op) < 0)
 		res_error(res, MSG_E_BADREQ, "malformed command");
-	else if (op == OP_NOOP)
-		attr_put_u8(res, A_RESULT, 1);
-	else if (op >= OP_KV_SET && op <= OP_KV_DELETE_TREE)
-		rc = kv_apply(s, t, index, op, tab, res);
-	else if (op >= OP_CAT_REGISTER && op <= OP_CHECK_STATUS)
-		rc = catalog_apply(s, t, index, op, tab, cmd, len, res);
-	else if (op == OP_RESTORE)
-		rc = store_snapshot_apply(s, t, index, &tab[A_DATA], res);
-	else
-		res_error(res, MSG_E_BADREQ, "unknown operation %u", op);
+	else {
+		attr_u64(&tab[A_NOW], &s->now);
+		rc = store_dispatch(s, t, index, op, tab, cmd, len, res);
+	}
 	if (rc < 0 || store_meta_put(s, t, "applied", index) < 0)
 		return -1;
 	return 0;

@@ -7,6 +7,7 @@
  *	kv	 key -> record (A_CREATE_INDEX A_MODIFY_INDEX A_LOCK_INDEX
  *		 A_FLAGS [A_SESSION] A_VALUE)
  *	nodes	 node -> record;  services, checks: node "\0" id -> record
+ *	sessions, locks	 see session.c
  *
  * Commits do not wait for the disk (DB_TXN_WRITE_NOSYNC): raftd's log is
  * what is durable, and the applied index is written in the same
@@ -28,10 +29,25 @@
 struct store {
 	DB_ENV		*env;
 	DB		*meta, *kv, *nodes, *services, *checks;
+	DB		*sessions, *locks;
 	char		 dir[4096];
 	uint64_t	 applied;	/* cached "applied" */
-	uint64_t	 kv_index, catalog_index;
+	uint64_t	 kv_index, catalog_index, session_index;
+	uint64_t	 now;		/* the applying command's A_NOW, or 0 */
+	struct buf	 touched;	/* store_note's, until kvd takes them */
 };
+
+/*
+ * What the applied commands changed, for blocked reads to wake: one
+ * attribute each, its type the kind and its value the key.
+ */
+enum store_touch {
+	TOUCH_KEY = 1,		/* a KV key */
+	TOUCH_TREE,		/* every KV key under a prefix */
+	TOUCH_SESSIONS,		/* the sessions table */
+	TOUCH_ALL,		/* everything (a restore) */
+};
+void	store_note(struct store *, enum store_touch, const void *, size_t);
 
 int	store_open(struct store *, const char *dir, char *err, size_t);
 void	store_close(struct store *);
@@ -49,6 +65,7 @@ int	store_apply(struct store *, DB_TXN *, uint64_t index,
 
 /* Helpers shared by the table modules. */
 int	store_meta_put(struct store *, DB_TXN *, const char *, uint64_t);
+int	store_meta_get(struct store *, const char *, uint64_t *);
 int	store_fail(int rc, const char *what);	/* logs, returns -1 */
 
 /* kv.c: reads append A_ENTRY / A_KEY attributes; return the index */
@@ -58,6 +75,25 @@ int	kv_get(struct store *, const char *key, size_t klen, int recurse,
 	    struct buf *out, uint64_t *index);
 int	kv_keys(struct store *, const char *prefix, size_t plen,
 	    const char *sep, size_t seplen, struct buf *out, uint64_t *index);
+int	kv_touch(struct store *, DB_TXN *, uint64_t index);
+int	kv_session_gone(struct store *, DB_TXN *, uint64_t index,
+	    const void *key, size_t klen, const void *id, size_t idlen,
+	    int del);
+
+/* session.c */
+int	session_apply(struct store *, DB_TXN *, uint64_t index, uint32_t op,
+	    const struct attr *tab, const void *cmd, size_t len,
+	    struct buf *res);
+int	session_get(struct store *, DB_TXN *, const void *id, size_t,
+	    DBT *);
+int	session_delay_active(struct store *, DB_TXN *, const void *key,
+	    size_t, uint64_t now);
+int	session_lock_add(struct store *, DB_TXN *, const void *id,
+	    size_t idlen, const void *key, size_t klen);
+int	session_check_node(struct store *, DB_TXN *, uint64_t index,
+	    const struct attr *node, struct buf *res);
+int	session_info(struct store *, const void *id, size_t, struct buf *);
+int	session_list(struct store *, const void *node, size_t, struct buf *);
 
 /* catalog.c */
 int	catalog_apply(struct store *, DB_TXN *, uint64_t index, uint32_t op,

@@ -1,5 +1,6 @@
 /*
- * watch.c - Consul's blocking queries for KV reads (?index=&wait=).
+ * watch.c - Consul's blocking queries (?index=&wait=) for KV and session
+ * reads.
  *
  * A read that asks for an index newer than the one its answer would carry
  * waits here until a committed write touches its key (or, for a prefix
@@ -26,6 +27,7 @@ struct watch {
 	uint64_t		 serial;
 	uint16_t		 type;
 	uint32_t		 id;
+	enum watch_table	 table;
 	int			 prefix;
 	ev_tstamp		 deadline;
 	size_t			 keylen, len;
@@ -96,8 +98,8 @@ watch_init(struct ev_loop *loop, watch_rerun_fn *rerun)
 
 /* watch_park - see watch.h */
 void
-watch_park(struct sconn *sc, const struct frame *f, const void *key,
-    size_t keylen, int prefix, uint64_t wait_ms)
+watch_park(struct sconn *sc, const struct frame *f, enum watch_table table,
+    const void *key, size_t keylen, int prefix, uint64_t wait_ms)
 {
 	struct watch *w;
 
@@ -109,6 +111,7 @@ watch_park(struct sconn *sc, const struct frame *f, const void *key,
 	w->serial = sc->serial;
 	w->type = f->type;
 	w->id = f->id;
+	w->table = table;
 	w->prefix = prefix;
 	w->deadline = ev_now(W.loop) + (double)wait_ms / 1000;
 	memcpy(w->key, key, keylen);
@@ -143,13 +146,14 @@ touches(const struct watch *w, const char *key, size_t len, int tree)
 
 /* watch_touched - see watch.h */
 void
-watch_touched(const void *key, size_t len, int tree)
+watch_touched(enum watch_table table, const void *key, size_t len, int tree)
 {
 	struct watch *w, *next;
 
 	for (w = TAILQ_FIRST(&W.all); w != NULL; w = next) {
 		next = TAILQ_NEXT(w, entry);
-		if (key == NULL || touches(w, key, len, tree))
+		if (key == NULL || (w->table == table &&
+		    touches(w, key, len, tree)))
 			watch_fire(w);
 	}
 }

@@ -186,6 +186,7 @@ feed_applied(struct sconn *sc, const struct frame *f)
 	}
 	if (index > R.applied)
 		R.applied = index;
+	session_applied(f->body, f->len);
 	while (R.plen > 0 && R.pend[R.phead].index <= index) {
 		p = &R.pend[R.phead];
 		if (p->index < index)

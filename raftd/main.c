@@ -3,7 +3,8 @@
  *
  * Local daemons (httpd, checkd, kvd) reach raftd on run_dir/raftd.sock;
  * other servers and client agents on the server RPC port (8300). A write
- * on the leader is proposed and answered with kvd's result once it is
+ * on the leader is proposed (stamped with the leader's clock, A_NOW) and
+ * answered with kvd's result once it is
  * committed and applied; on a follower it is forwarded to the leader;
  * with no leader it is held for Consul's rpc_hold_timeout (7 s) and then
  * refused with "No cluster leader".
@@ -111,6 +112,8 @@ apply(struct sconn *sc, const struct frame *f)
 		return remove_peer(sc, f);
 	if (f->type == MSG_RAFT_READ)
 		return read_try(sc, f);
+	if (f->type == MSG_SESSION_RENEW)
+		return session_renew(sc, f);
 	if (!node_is_leader())
 		return raftd_forward(sc, f);
 	/* The leader's kvd gives the result: it must be there. */
@@ -120,8 +123,7 @@ apply(struct sconn *sc, const struct frame *f)
 		    "leader; retry shortly");
 		return 0;
 	}
-	if ((index = raft_propose(&R.r, RAFT_ENTRY_NORMAL, f->body,
-	    f->len)) == 0)
+	if ((index = node_propose(f->body, f->len)) == 0)
 		return -1;
 	feed_pend(index, R.r.term, sc, f->id);
 	return 0;
@@ -311,6 +313,7 @@ static const struct handler local_handlers[] = {
 	{ MSG_RAFT_CONFIGURATION, "configuration", raftd_handle_configuration },
 	{ MSG_RAFT_REMOVE_PEER, "remove-peer", raftd_handle_held },
 	{ MSG_RAFT_READ, "read", raftd_handle_held },
+	{ MSG_SESSION_RENEW, "session-renew", raftd_handle_held },
 	{ MSG_RAFT_SNAPSHOT, "snapshot", raftd_handle_snapshot },
 	{ 0, NULL, NULL }
 };
@@ -325,6 +328,7 @@ static const struct handler remote_handlers[] = {
 	{ MSG_RAFT_CONFIGURATION, "configuration", raftd_handle_configuration },
 	{ MSG_RAFT_REMOVE_PEER, "remove-peer", raftd_handle_held },
 	{ MSG_RAFT_READ, "read", raftd_handle_held },
+	{ MSG_SESSION_RENEW, "session-renew", raftd_handle_held },
 	{ MSG_RAFT_BOOTSTRAP, "bootstrap", boot_reply },
 	{ 0, NULL, NULL }
 };
@@ -385,6 +389,7 @@ raftd_stop(void)
 	server_stop(&R.local);
 	server_stop(&R.remote);
 	reconcile_stop();	/* before its reads fail */
+	session_stop();
 	rpc_stop(&R.kvd);
 	peers_close();
 	node_close();

@@ -215,6 +215,7 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		reconcile();
 		node_start_if_ready();
 		reconcile_tick();	/* the catalog follows membership */
+		session_tick();
 	}
 }
 

@@ -117,6 +117,7 @@ void	node_bootstrap(const struct raft_config *);
 void	node_close(void);
 raft_id	raftd_id_of(const char *node_id);
 int	node_is_leader(void);
+uint64_t node_propose(const void *cmd, size_t len);
 /* node_leader_addr - "ip:port" of the known leader, or "" */
 const char *node_leader_addr(void);
 /* node_last_contact_ms - since the leader was last heard (0 on it) */
@@ -231,6 +232,14 @@ void	reconcile_gossip_up(void);
 void	reconcile_leader(void);
 void	reconcile_tick(void);
 void	reconcile_stop(void);
+/* reconcile_ready - this leader's kvd has applied its term's first entry */
+int	reconcile_ready(void);
+
+/* session.c */
+void	session_applied(const void *res, size_t len);
+void	session_tick(void);
+void	session_stop(void);
+int	session_renew(struct sconn *, const struct frame *);
 /* the pure part */
 enum reconcile_action reconcile_decide(const struct reconcile_member *,
 	    const struct reconcile_catalog *, const char *self);

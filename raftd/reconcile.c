@@ -520,8 +520,7 @@ rc_act(void *arg, enum reconcile_action act, const struct reconcile_member *m,
 	}
 	buf_init(&b);
 	reconcile_command(act, m, c, R.dc, &b);
-	if (raft_propose(&R.r, RAFT_ENTRY_NORMAL, buf_head(&b),
-	    buf_used(&b)) == 0)
+	if (node_propose(buf_head(&b), buf_used(&b)) == 0)
 		log_debug("cannot propose the catalog change for member "
 		    "%.100s", m->name);
 	else
@@ -1085,6 +1084,12 @@ reconcile_tick(void)
 	}
 	if (RC.pass == NULL && ev_now(R.loop) >= RC.next_pass)
 		rc_pass_start();
+}
+
+int
+reconcile_ready(void)
+{
+	return RC.leading && RC.ready;
 }
 
 /* reconcile_stop - raftd is stopping: drop everything */

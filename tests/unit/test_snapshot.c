@@ -22,8 +22,9 @@
 #include "store.h"
 #include "test.h"
 
-#define NTABLES		5
-#define HDR_LEN		81	/* the version 1 header */
+#define NTABLES		7
+#define HDR_LEN		97	/* the version 2 header */
+#define HDR_LEN_V1	81
 #define LARGE_KEYS	100000
 
 struct tstore {
@@ -39,7 +40,7 @@ static DB *
 table(struct store *s, int i)
 {
 	DB *dbs[NTABLES] = { s->meta, s->kv, s->nodes, s->services,
-	    s->checks };
+	    s->checks, s->sessions, s->locks };
 
 	return dbs[i];
 }
@@ -561,7 +562,7 @@ test_corrupt(void)
 		"not a cairn snapshot" },
 	    { "wrong magic, last byte", M_SET8, ABS, 0, 8, 'p',
 		"not a cairn snapshot" },
-	    { "wrong version", M_SET32, ABS, 0, 9, 2, "format version 2" },
+	    { "wrong version", M_SET32, ABS, 0, 9, 3, "format version 3" },
 	    { "version 0", M_SET32, ABS, 0, 9, 0, "format version 0" },
 	    { "wrong table count", M_SET32, ABS, 0, 37, 6, "6 tables" },
 	    { "meta count +1", M_ADD64, ABS, 0, COUNT(0), 1, "has type 2" },
@@ -569,6 +570,7 @@ test_corrupt(void)
 	    { "checks count +1", M_ADD64, ABS, 0, COUNT(4), 1, "truncated" },
 	    { "checks count -1", M_ADD64, ABS, 0, COUNT(4), -1,
 		"bytes after" },
+	    { "locks count +1", M_ADD64, ABS, 0, COUNT(6), 1, "truncated" },
 	    { "huge count", M_SET64, ABS, 0, COUNT(4), UINT64_MAX,
 		"truncated" },
 	    { "record type", M_SET8, 1, 0, 1, 9, "has type 9" },
@@ -686,6 +688,49 @@ test_corrupt(void)
 	CHECK(store_snapshot_restore(&C.st, path, &index, err,
 	    sizeof(err)) == 0);
 	CHECK(same(&B.st, &C.st) > 17);
+	free(p);
+	free(good);
+}
+
+/*
+ * test_version1 - a file in the version 1 layout (no sessions, no locks)
+ * is still read: b.snap rewritten by hand as version 1
+ */
+static void
+test_version1(void)
+{
+	char path[128], old[128], err[256];
+	unsigned char *good, *p;
+	uint64_t index = 0;
+	size_t n, m;
+
+	snap_path(path, sizeof(path), "b.snap");
+	snap_path(old, sizeof(old), "v1.snap");
+	if ((good = slurp(path, &n)) == NULL || n < HDR_LEN + 4 ||
+	    be64_get(good + COUNT(5)) != 0 || be64_get(good + COUNT(6)) != 0) {
+		CHECK(0);
+		free(good);
+		return;
+	}
+	m = n - (HDR_LEN - HDR_LEN_V1);
+	if ((p = malloc(n)) == NULL)
+		log_fatal("out of memory");
+	memcpy(p, good, HDR_LEN_V1);
+	be32_put(p + 9, 1);
+	be32_put(p + 37, 5);
+	memcpy(p + HDR_LEN_V1, good + HDR_LEN, n - HDR_LEN);
+	be32_put(p + m - 4, crc32c(0, p, m - 4));
+	spit(old, p, m);
+	CHECK(store_snapshot_restore(&C.st, old, &index, err,
+	    sizeof(err)) == 0);
+	CHECK(index == B.st.applied);
+	CHECK(same(&B.st, &C.st) > 17);
+	/* a version 1 header saying 7 tables is refused */
+	be32_put(p + 37, 7);
+	be32_put(p + m - 4, crc32c(0, p, m - 4));
+	spit(old, p, m);
+	CHECK(store_snapshot_restore(&C.st, old, &index, err,
+	    sizeof(err)) < 0 && strstr(err, "7 tables, version 1 has 5"));
 	free(p);
 	free(good);
 }
@@ -846,6 +891,7 @@ main(void)
 	RUN(test_restore_over);
 	RUN(test_apply_after);
 	RUN(test_corrupt);
+	RUN(test_version1);
 	RUN(test_save_errors);
 	RUN(test_empty);
 	RUN(test_large);

@@ -328,6 +328,171 @@ test_catalog(void)
 	buf_free(&b);
 }
 
+/* sess_create - a session of node with checks (NULL-terminated) */
+static int
+sess_create(const char *id, const char *node, const char **checks,
+    uint64_t delay_ms, const char *behavior)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b);
+	attr_put_u32(&b, A_OP, OP_SESSION_CREATE);
+	attr_put_str(&b, A_SESSION, id);
+	attr_put_str(&b, A_NODE, node);
+	while (checks != NULL && *checks != NULL)
+		attr_put_str(&b, A_CHECK_ID, *checks++);
+	attr_put_u64(&b, A_LOCK_DELAY, delay_ms);
+	attr_put_str(&b, A_BEHAVIOR, behavior);
+	r = apply(&b);
+	buf_free(&b);
+	return r;
+}
+
+/* lock_cmd - acquire (OP_KV_LOCK) or release at wall-clock now */
+static int
+lock_cmd(uint32_t op, const char *key, const char *val, const char *sess,
+    uint64_t now)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b);
+	attr_put_u32(&b, A_OP, op);
+	attr_put_u64(&b, A_NOW, now);
+	attr_put_str(&b, A_KEY, key);
+	attr_put_str(&b, A_VALUE, val);
+	attr_put_str(&b, A_SESSION, sess);
+	r = apply(&b);
+	buf_free(&b);
+	return r;
+}
+
+static int
+sess_destroy(const char *id, uint64_t now)
+{
+	struct buf b;
+	int r;
+
+	buf_init(&b);
+	attr_put_u32(&b, A_OP, OP_SESSION_DESTROY);
+	attr_put_u64(&b, A_NOW, now);
+	attr_put_str(&b, A_SESSION, id);
+	r = apply(&b);
+	buf_free(&b);
+	return r;
+}
+
+static int
+sess_exists(const char *id)
+{
+	struct buf out;
+	int n;
+
+	buf_init(&out);
+	CHECK(session_info(&st, id, strlen(id), &out) == 0);
+	n = buf_used(&out) > 0;
+	buf_free(&out);
+	return n;
+}
+
+/* holder - the session holding key ("" if none) and its lock index */
+static void
+holder(const char *key, char *sess, size_t n, uint64_t *lock)
+{
+	struct attr tab[ATTR_TAB], et[ATTR_TAB];
+	struct buf out;
+	uint64_t index;
+
+	buf_init(&out);
+	*sess = '\0';
+	*lock = 0;
+	CHECK(kv_get(&st, key, strlen(key), 0, &out, &index) == 0);
+	attr_index(buf_head(&out), buf_used(&out), tab, ATTR_TAB);
+	if (attr_present(&tab[A_ENTRY])) {
+		attr_index(tab[A_ENTRY].val, tab[A_ENTRY].len, et, ATTR_TAB);
+		if (et[A_SESSION].len > 0)
+			attr_strcpy(&et[A_SESSION], sess, n);
+		attr_u64(&et[A_LOCK_INDEX], lock);
+	}
+	buf_free(&out);
+}
+
+static void
+test_sessions(void)
+{
+	const char *serf[] = { "service:s1", NULL };
+	char who[64], v[64];
+	uint64_t li, m, before;
+
+	CHECK(reg("sn", "10.0.0.9", "s1", "t", "passing") == 1);
+	/* refused: unknown node, unknown check, critical check */
+	CHECK(sess_create("x", "nobody", NULL, 0, "release") == -500);
+	CHECK(sess_create("x", "sn", (const char *[]){ "nope", NULL }, 0,
+	    "release") == -500);
+	CHECK(!sess_exists("x"));
+	CHECK(sess_create("a", "sn", serf, 1000, "release") == 1);
+	CHECK(sess_create("a", "sn", serf, 1000, "release") == -500);
+	CHECK(sess_create("b", "sn", NULL, 0, "delete") == 1);
+	before = st.session_index;
+	/* acquire, re-acquire by the holder, refusal for another */
+	CHECK(lock_cmd(OP_KV_LOCK, "l", "1", "a", 5000) == 1);
+	holder("l", who, sizeof(who), &li);
+	CHECK_STR(who, "a");
+	CHECK(li == 1);
+	CHECK(lock_cmd(OP_KV_LOCK, "l", "2", "a", 5000) == 1);
+	holder("l", who, sizeof(who), &li);
+	CHECK(li == 1);
+	CHECK(lock_cmd(OP_KV_LOCK, "l", "3", "b", 5000) == 0);
+	CHECK(lock_cmd(OP_KV_LOCK, "l", "3", "ghost", 5000) == -500);
+	CHECK(lock_cmd(OP_KV_UNLOCK, "l", "3", "b", 5000) == 0);
+	/* a plain set keeps the holder */
+	CHECK(kv_set_cmd("l", "plain", 0, 0) == 1);
+	holder("l", who, sizeof(who), &li);
+	CHECK_STR(who, "a");
+	/* a's check goes critical: a ends, l is released with lock-delay */
+	CHECK(reg("sn", "10.0.0.9", "s1", "t", "critical") == 1);
+	CHECK(!sess_exists("a") && sess_exists("b"));
+	CHECK(st.session_index > before);
+	holder("l", who, sizeof(who), &li);
+	CHECK_STR(who, "");
+	CHECK(get1("l", v, sizeof(v), &m) == 0);
+	CHECK_STR(v, "plain");
+	/* the critical check's node applied at A_NOW 0: no delay known */
+	CHECK(lock_cmd(OP_KV_LOCK, "l", "b", "b", 5000) == 1);
+	holder("l", who, sizeof(who), &li);
+	CHECK(li == 2);
+	/* lock-delay: c releases at 10000 with 1000 ms of delay */
+	CHECK(reg("sn", "10.0.0.9", "s1", "t", "passing") == 1);
+	CHECK(sess_create("c", "sn", serf, 1000, "release") == 1);
+	CHECK(lock_cmd(OP_KV_LOCK, "d", "c", "c", 9000) == 1);
+	CHECK(sess_destroy("c", 10000) == 1);
+	CHECK(sess_destroy("c", 10000) == 1);		/* gone: still true */
+	CHECK(lock_cmd(OP_KV_LOCK, "d", "b", "b", 10999) == 0);
+	CHECK(lock_cmd(OP_KV_LOCK, "d", "b", "b", 11001) == 1);
+	/* b's behavior is delete: destroying it deletes what it holds */
+	CHECK(sess_destroy("b", 12000) == 1);
+	CHECK(get1("l", v, sizeof(v), &m) == -1 && get1("d", v, sizeof(v),
+	    &m) == -1);
+	/* a node deregistered takes its sessions along */
+	CHECK(sess_create("e", "sn", NULL, 0, "release") == 1);
+	CHECK(lock_cmd(OP_KV_LOCK, "e", "e", "e", 1) == 1);
+	{
+		struct buf b;
+
+		buf_init(&b);
+		attr_put_u32(&b, A_OP, OP_CAT_DEREGISTER);
+		attr_put_str(&b, A_NODE, "sn");
+		CHECK(apply(&b) == 1);
+		buf_free(&b);
+	}
+	CHECK(!sess_exists("e"));
+	holder("e", who, sizeof(who), &li);
+	CHECK_STR(who, "");
+	/* a release needs the holder, and is refused on absent keys */
+	CHECK(lock_cmd(OP_KV_UNLOCK, "absent", "x", "e", 1) == 0);
+}
+
 static void
 test_reopen(void)
 {
@@ -360,6 +525,7 @@ main(void)
 	RUN(test_kv_tree);
 	RUN(test_kv_bad_command);
 	RUN(test_catalog);
+	RUN(test_sessions);
 	RUN(test_reopen);
 	store_close(&st);
 	rc = TEST_DONE();
