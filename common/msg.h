@@ -207,6 +207,12 @@ enum msg_op {
 				   false while another session holds the key
 				   or its lock-delay runs */
 	OP_KV_UNLOCK = 33,	/* A_KEY A_VALUE A_FLAGS A_SESSION: ?release */
+	OP_TXN = 34,		/* A_ENTRY{A_VERB A_KEY [A_VALUE] [A_FLAGS]
+				   [A_INDEX] [A_SESSION]}...: /v1/txn's KV
+				   operations, all or none. <- A_RESULT 1
+				   and A_ENTRY{kv record}... (values only
+				   for the get verbs), or A_RESULT 0 and
+				   A_TXN_ERROR{A_OP_INDEX A_MSG}... */
 	OP_RESTORE = 20,	/* A_DATA: a whole snapshot (kvd/snapshot.c)
 				   replacing the state on every server */
 };
@@ -325,6 +331,9 @@ enum msg_attr {
 	 * still be measured in time
 	 */
 	A_NOW = 108,
+	A_VERB = 109,		/* a /v1/txn KV verb: "set", "cas", ... */
+	A_OP_INDEX = 110,	/* u32, which operation of a transaction */
+	A_TXN_ERROR = 111,	/* nested: A_OP_INDEX A_MSG */
 
 };
 

@@ -12,9 +12,9 @@
 #include "httpd.h"
 #include "msg.h"
 
-/* kv_entry_json - one DirEntry, fields in Consul's wire order */
-static void
-kv_entry_json(struct json *j, const struct attr *e)
+/* json_kv_entry - one DirEntry, fields in Consul's wire order */
+void
+json_kv_entry(struct json *j, const struct attr *e)
 {
 	struct attr tab[ATTR_TAB];
 	uint64_t v;
@@ -79,7 +79,7 @@ kv_get_done(void *arg, const struct frame *f, const char *err)
 	attr_iter_init(&it, f->body, f->len);
 	while (attr_next(&it, &a) == 1)
 		if (a.type == A_ENTRY) {
-			kv_entry_json(&j, &a);
+			json_kv_entry(&j, &a);
 			n++;
 		}
 	json_arr_close(&j);

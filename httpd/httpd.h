@@ -129,6 +129,10 @@ void	api_session_info(struct http_req *, const char *);
 void	api_session_node(struct http_req *, const char *);
 void	api_session_list(struct http_req *, const char *);
 void	json_session(struct json *, const struct attr *rec);
+/* api_kv.c */
+void	json_kv_entry(struct json *, const struct attr *entry);
+/* api_txn.c */
+void	api_txn(struct http_req *, const char *);
 /* api_event.c */
 void	api_event_fire(struct http_req *, const char *);
 void	api_event_list(struct http_req *, const char *);

@@ -49,6 +49,7 @@ static const struct route routes[] = {
 	    api_operator_raft_configuration },
 	{ "/v1/operator/raft/peer",	0, api_operator_raft_peer },
 	{ "/v1/snapshot",		0, api_snapshot },
+	{ "/v1/txn",			0, api_txn },
 	{ "/v1/session/create",		0, api_session_create },
 	{ "/v1/session/destroy/",	1, api_session_destroy },
 	{ "/v1/session/renew/",		1, api_session_renew },

@@ -378,15 +378,61 @@ kv_apply(struct store *s, DB_TXN *t, uint64_t index, uint32_t op,
 	return 0;
 }
 
-/* kv_put_entry - A_ENTRY{A_KEY, the stored record} */
+/* kv_put_entry - A_ENTRY{A_KEY, the stored record}, its value or not */
 static void
-kv_put_entry(struct buf *out, const DBT *k, const DBT *d)
+kv_put_entry(struct buf *out, const DBT *k, const DBT *d, int value)
 {
 	size_t nest = attr_nest_begin(out, A_ENTRY);
+	struct kv_rec r;
 
 	attr_put(out, A_KEY, k->data, k->size);
-	buf_append(out, d->data, d->size);
+	if (value || kv_decode(d->data, d->size, &r) < 0)
+		buf_append(out, d->data, d->size);
+	else {
+		r.value.len = 0;
+		kv_encode(out, &r);
+	}
 	attr_nest_end(out, nest);
+}
+
+/*
+ * kv_read - one key, or every key under a prefix, as A_ENTRY records
+ * (without their values unless value is set), read inside t or none;
+ * how many, or -1
+ */
+int
+kv_read(struct store *s, DB_TXN *t, const void *key, size_t klen,
+    int recurse, int value, struct buf *out)
+{
+	DBC *c;
+	DBT k, d;
+	int rc, n = 0;
+
+	memset(&k, 0, sizeof(k));
+	memset(&d, 0, sizeof(d));
+	k.data = (void *)key;
+	k.size = klen;
+	if (!recurse) {
+		rc = s->kv->get(s->kv, t, &k, &d, 0);
+		if (rc == DB_NOTFOUND)
+			return 0;
+		if (rc != 0)
+			return store_fail(rc, "kv get");
+		kv_put_entry(out, &k, &d, value);
+		return 1;
+	}
+	if ((rc = s->kv->cursor(s->kv, t, &c, 0)) != 0)
+		return store_fail(rc, "cursor");
+	rc = c->get(c, &k, &d, DB_SET_RANGE);
+	while (rc == 0 && k.size >= klen && memcmp(k.data, key, klen) == 0) {
+		kv_put_entry(out, &k, &d, value);
+		n++;
+		rc = c->get(c, &k, &d, DB_NEXT);
+	}
+	c->close(c);
+	if (rc != 0 && rc != DB_NOTFOUND)
+		return store_fail(rc, "kv list");
+	return n;
 }
 
 /*
@@ -400,35 +446,8 @@ int
 kv_get(struct store *s, const char *key, size_t klen, int recurse,
     struct buf *out, uint64_t *index)
 {
-	DBC *c;
-	DBT k, d;
-	int rc;
-
 	*index = s->kv_index;
-	memset(&k, 0, sizeof(k));
-	memset(&d, 0, sizeof(d));
-	k.data = (void *)key;
-	k.size = klen;
-	if (!recurse) {
-		rc = s->kv->get(s->kv, NULL, &k, &d, 0);
-		if (rc == DB_NOTFOUND)
-			return 0;
-		if (rc != 0)
-			return store_fail(rc, "kv get");
-		kv_put_entry(out, &k, &d);
-		return 0;
-	}
-	if ((rc = s->kv->cursor(s->kv, NULL, &c, 0)) != 0)
-		return store_fail(rc, "cursor");
-	rc = c->get(c, &k, &d, DB_SET_RANGE);
-	while (rc == 0 && k.size >= klen && memcmp(k.data, key, klen) == 0) {
-		kv_put_entry(out, &k, &d);
-		rc = c->get(c, &k, &d, DB_NEXT);
-	}
-	c->close(c);
-	if (rc != 0 && rc != DB_NOTFOUND)
-		return store_fail(rc, "kv list");
-	return 0;
+	return kv_read(s, NULL, key, klen, recurse, 1, out) < 0 ? -1 : 0;
 }
 
 /*

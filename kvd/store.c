@@ -220,6 +220,8 @@ store_dispatch(struct store *s, DB_TXN *t, uint64_t index, uint32_t op,
 	if ((op >= OP_KV_SET && op <= OP_KV_DELETE_TREE) ||
 	    op == OP_KV_LOCK || op == OP_KV_UNLOCK)
 		return kv_apply(s, t, index, op, tab, res);
+	if (op == OP_TXN)
+		return txn_apply(s, t, index, cmd, len, res);
 	if (op == OP_SESSION_CREATE || op == OP_SESSION_DESTROY)
 		return session_apply(s, t, index, op, tab, cmd, len, res);
 	if (op >= OP_CAT_REGISTER && op <= OP_CHECK_STATUS)

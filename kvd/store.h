@@ -76,6 +76,12 @@ int	kv_get(struct store *, const char *key, size_t klen, int recurse,
 int	kv_keys(struct store *, const char *prefix, size_t plen,
 	    const char *sep, size_t seplen, struct buf *out, uint64_t *index);
 int	kv_touch(struct store *, DB_TXN *, uint64_t index);
+int	kv_read(struct store *, DB_TXN *, const void *key, size_t klen,
+	    int recurse, int value, struct buf *out);
+
+/* txn.c: OP_TXN, all or nothing in a child transaction */
+int	txn_apply(struct store *, DB_TXN *, uint64_t index, const void *cmd,
+	    size_t len, struct buf *res);
 int	kv_session_gone(struct store *, DB_TXN *, uint64_t index,
 	    const void *key, size_t klen, const void *id, size_t idlen,
 	    int del);
