@@ -319,6 +319,7 @@ int	event_main(int argc, char **argv);
 
 /* watch.c: `cairn watch`. */
 int	watch_main(int argc, char **argv);
+int	lock_main(int argc, char **argv);	/* lock.c: `cairn lock` */
 
 /* json_get.c: typed reads of API answers */
 yajl_val	 cli_json_parse(const char *, size_t, char *err, size_t errlen);

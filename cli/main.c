@@ -33,6 +33,7 @@ static const struct cli_cmd {
 	{ "kv", kv_main, "Interact with the key-value store" },
 	{ "leave", leave_main,
 	    "Gracefully leaves the cairn cluster and shuts down" },
+	{ "lock", lock_main, "Execute a command holding a lock" },
 	{ "members", members_main, "Lists the members of a cairn cluster" },
 	{ "operator", operator_main,
 	    "Provides cluster-level tools for cairn operators" },
