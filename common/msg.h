@@ -18,6 +18,7 @@
 /* Reply status codes (frame status with FRAME_ERROR). */
 enum msg_status {
 	MSG_OK = 0,
+	MSG_E_MOVED = 307,	/* not served here: ask raftd (kvd reads) */
 	MSG_E_BADREQ = 400,	/* malformed or invalid request */
 	MSG_E_NOTFOUND = 404,
 	MSG_E_TOOBIG = 413,
@@ -68,6 +69,13 @@ enum msg_type {
 					   404 "Session id 'x' not found".
 					   The leader restarts the session's
 					   TTL timer (raftd/session.c) */
+	MSG_RAFT_LEADER = 113,		/* raftd -> kvd on the subscription
+					   (id 0, not a reply), when it
+					   changes and every 100 ms:
+					   A_KNOWN_LEADER A_LAST_CONTACT
+					   A_LEASE. kvd serves stale reads,
+					   and default ones while the lease
+					   holds, without raftd */
 	MSG_RAFT_READ = 109,		/* a read with a consistency mode:
 					   -> A_MODE A_CMD_TYPE (a kvd read's
 					   message type) A_CMD (its body)
@@ -77,7 +85,13 @@ enum msg_type {
 					   500 "No cluster leader" after the
 					   hold when there is none */
 
-	/* kvd reads. Every reply carries A_INDEX (X-Consul-Index). */
+	/*
+	 * kvd reads. Every reply carries A_INDEX (X-Consul-Index). With
+	 * A_MODE (default or stale; httpd on a server) the reply also
+	 * carries A_KNOWN_LEADER and A_LAST_CONTACT, and a default read
+	 * kvd cannot serve on the lease is refused with MSG_E_MOVED: ask
+	 * raftd (MSG_RAFT_READ) instead.
+	 */
 	MSG_KV_GET = 200,		/* -> A_KEY [A_RECURSE] [A_INDEX A_WAIT]
 					   <- A_ENTRY{kv record}... With
 					   A_INDEX and A_WAIT (ms), blocks
@@ -331,6 +345,8 @@ enum msg_attr {
 	 * still be measured in time
 	 */
 	A_NOW = 108,
+	A_LEASE = 112,		/* u64 CLOCK_MONOTONIC ms until which the
+				   leader's lease holds; 0 none */
 	A_VERB = 109,		/* a /v1/txn KV verb: "set", "cas", ... */
 	A_OP_INDEX = 110,	/* u32, which operation of a transaction */
 	A_TXN_ERROR = 111,	/* nested: A_OP_INDEX A_MSG */

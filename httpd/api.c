@@ -13,15 +13,18 @@
 #include "log.h"
 #include "msg.h"
 
-/* api_call_wait - api_call for an answer that may take wait s longer */
+/*
+ * api_call_wait - api_call for an answer that may take wait s longer,
+ * with the callback's argument arg (req itself for api_call)
+ */
 static int
 api_call_wait(struct http_req *req, struct rpc *r, uint16_t type,
-    const struct buf *body, double wait, rpc_cb *cb)
+    const struct buf *body, double wait, rpc_cb *cb, void *arg)
 {
 	char err[256];
 
 	if (servers_call(r, type, body ? buf_head(body) : NULL,
-	    body ? buf_used(body) : 0, API_TIMEOUT + wait, cb, req, err,
+	    body ? buf_used(body) : 0, API_TIMEOUT + wait, cb, arg, err,
 	    sizeof(err)) == 0)
 		return 0;
 	/* No server known: Consul's 500 "No known Consul servers". */
@@ -37,7 +40,7 @@ int
 api_call(struct http_req *req, struct rpc *r, uint16_t type,
     const struct buf *body, rpc_cb *cb)
 {
-	return api_call_wait(req, r, type, body, 0, cb);
+	return api_call_wait(req, r, type, body, 0, cb, req);
 }
 
 int
@@ -68,17 +71,15 @@ api_json_begin(struct http_req *req, struct json *j, struct buf *b)
 }
 
 /*
- * api_reply_json - 200 with Consul's headers. A reply from a read carries
- * what raftd knew of the leader; other answers are the agent's own.
+ * api_meta - Consul's X-Consul-Index (index > 0), and X-Consul-KnownLeader
+ * and X-Consul-LastContact from a read's reply f (or this agent's own)
  */
 void
-api_reply_json(struct http_req *req, struct buf *b, uint64_t index,
-    const struct frame *f)
+api_meta(char *hdrs, size_t n, uint64_t index, const struct frame *f)
 {
 	struct attr tab[ATTR_TAB];
 	uint64_t known = 1, contact = 0;
-	char hdrs[256];
-	int n = 0;
+	int k = 0;
 
 	if (f != NULL && attr_index(f->body, f->len, tab, ATTR_TAB) == 0) {
 		attr_u64(&tab[A_KNOWN_LEADER], &known);
@@ -86,12 +87,24 @@ api_reply_json(struct http_req *req, struct buf *b, uint64_t index,
 	}
 	hdrs[0] = '\0';
 	if (index > 0)
-		n = snprintf(hdrs, sizeof(hdrs), "X-Consul-Index: %" PRIu64
-		    "\r\n", index);
-	if (f != NULL || index > 0)
-		snprintf(hdrs + n, sizeof(hdrs) - n, "X-Consul-KnownLeader: "
-		    "%s\r\nX-Consul-LastContact: %" PRIu64 "\r\n",
+		k = snprintf(hdrs, n, "X-Consul-Index: %" PRIu64 "\r\n", index);
+	if ((f != NULL || index > 0) && k >= 0 && (size_t)k < n)
+		snprintf(hdrs + k, n - (size_t)k, "X-Consul-KnownLeader: %s\r\n"
+		    "X-Consul-LastContact: %" PRIu64 "\r\n",
 		    known ? "true" : "false", contact);
+}
+
+/*
+ * api_reply_json - 200 with Consul's headers. A reply from a read carries
+ * what raftd knew of the leader; other answers are the agent's own.
+ */
+void
+api_reply_json(struct http_req *req, struct buf *b, uint64_t index,
+    const struct frame *f)
+{
+	char hdrs[256];
+
+	api_meta(hdrs, sizeof(hdrs), index, f);
 	http_reply(req, 200, "application/json", hdrs, buf_head(b),
 	    buf_used(b));
 	buf_free(b);
@@ -126,10 +139,43 @@ api_blocking(struct http_req *req, uint64_t *index, uint64_t *wait_ms)
 	return 0;
 }
 
+/* A read sent to this server's kvd, ready to go to raftd instead */
+struct local_read {
+	struct http_req	*req;
+	rpc_cb		*cb;
+	double		 wait;		/* s */
+	struct buf	 raft;		/* its MSG_RAFT_READ body */
+};
+
+/* kvd said "ask raftd" (a follower, or no lease): do so until then */
+static ev_tstamp kvd_moved_until;
+
+/* local_read_done - kvd's answer, or the read again through raftd */
+static void
+local_read_done(void *arg, const struct frame *f, const char *err)
+{
+	struct local_read *lr = arg;
+
+	if (f != NULL && (f->flags & FRAME_ERROR) && f->status == MSG_E_MOVED) {
+		kvd_moved_until = ev_now(H.loop) + 1.0;
+		api_call_wait(lr->req, H.raftd, MSG_RAFT_READ, &lr->raft,
+		    lr->wait, lr->cb, lr->req);
+	} else
+		lr->cb(lr->req, f, err);
+	buf_free(&lr->raft);
+	free(lr);
+}
+
 /*
- * api_read - a read of kvd's through raftd, in the consistency mode the
- * request asks for (?stale, ?consistent, or the default), blocking with
- * ?index (kvd/watch.c; KV reads block, other reads answer at once)
+ * api_read - a read of kvd's in the consistency mode the request asks
+ * for (?stale, ?consistent, or the default), blocking with ?index
+ * (kvd/watch.c; KV and session reads block, others answer at once).
+ *
+ * On a server, stale and default reads go straight to this server's
+ * kvd, which serves a default one only while raftd says this server
+ * leads with a lease (MSG_RAFT_LEADER), and refuses it otherwise; then,
+ * and for a second after, they take the way every read on a client
+ * agent takes: MSG_RAFT_READ to raftd, which forwards or confirms.
  */
 int
 api_read(struct http_req *req, uint16_t type, const struct buf *body,
@@ -137,6 +183,9 @@ api_read(struct http_req *req, uint16_t type, const struct buf *body,
 {
 	int stale = http_req_param(req, "stale") != NULL;
 	int consistent = http_req_param(req, "consistent") != NULL;
+	int mode = stale ? SERVERS_READ_STALE : consistent ?
+	    SERVERS_READ_CONSISTENT : SERVERS_READ_DEFAULT;
+	struct local_read *lr;
 	uint64_t index, wait;
 	struct buf b, cmd;
 	int rc;
@@ -156,13 +205,28 @@ api_read(struct http_req *req, uint16_t type, const struct buf *body,
 		attr_put_u64(&cmd, A_WAIT, wait);
 	}
 	buf_init(&b);
-	servers_read_body(&b, stale ? SERVERS_READ_STALE : consistent ?
-	    SERVERS_READ_CONSISTENT : SERVERS_READ_DEFAULT, type,
-	    buf_head(&cmd), buf_used(&cmd));
+	servers_read_body(&b, mode, type, buf_head(&cmd), buf_used(&cmd));
 	if (index > 0)
 		attr_put_u64(&b, A_WAIT, wait);
+	if (H.kvd == &H.kvd_local && rpc_is_up(&H.kvd_local) &&
+	    (stale || (!consistent && ev_now(H.loop) >= kvd_moved_until))) {
+		if ((lr = malloc(sizeof(*lr))) == NULL)
+			log_fatal("out of memory");
+		lr->req = req;
+		lr->cb = cb;
+		lr->wait = (double)wait / 1000;
+		lr->raft = b;		/* now lr's */
+		attr_put_u8(&cmd, A_MODE, (uint8_t)mode);
+		if ((rc = api_call_wait(req, &H.kvd_local, type, &cmd, lr->wait,
+		    local_read_done, lr)) < 0) {
+			buf_free(&lr->raft);
+			free(lr);
+		}
+		buf_free(&cmd);
+		return rc;
+	}
 	rc = api_call_wait(req, H.raftd, MSG_RAFT_READ, &b,
-	    (double)wait / 1000, cb);
+	    (double)wait / 1000, cb, req);
 	buf_free(&b);
 	buf_free(&cmd);
 	return rc;

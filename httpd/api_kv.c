@@ -51,7 +51,7 @@ kv_get_done(void *arg, const struct frame *f, const char *err)
 	uint64_t index = 0;
 	struct json j;
 	struct buf b;
-	char hdr[128];
+	char hdr[256];
 	int n = 0;
 
 	if (api_failed(req, f, err))
@@ -59,8 +59,7 @@ kv_get_done(void *arg, const struct frame *f, const char *err)
 	attr_index(f->body, f->len, tab, ATTR_TAB);
 	attr_u64(&tab[A_INDEX], &index);
 	if (!attr_present(&tab[A_ENTRY])) {
-		snprintf(hdr, sizeof(hdr), "X-Consul-Index: %" PRIu64 "\r\n",
-		    index);
+		api_meta(hdr, sizeof(hdr), index, f);
 		http_reply(req, 404, "text/plain; charset=utf-8", hdr, "", 0);
 		return;
 	}
@@ -68,8 +67,7 @@ kv_get_done(void *arg, const struct frame *f, const char *err)
 	    http_req_param(req, "recurse") == NULL) {
 		struct attr et[ATTR_TAB];
 		attr_index(tab[A_ENTRY].val, tab[A_ENTRY].len, et, ATTR_TAB);
-		snprintf(hdr, sizeof(hdr), "X-Consul-Index: %" PRIu64 "\r\n",
-		    index);
+		api_meta(hdr, sizeof(hdr), index, f);
 		http_reply(req, 200, "text/plain; charset=utf-8", hdr,
 		    et[A_VALUE].val, et[A_VALUE].len);
 		return;
@@ -96,7 +94,7 @@ kv_keys_done(void *arg, const struct frame *f, const char *err)
 	uint64_t index = 0;
 	struct json j;
 	struct buf b;
-	char hdr[128];
+	char hdr[256];
 	int n = 0;
 
 	if (api_failed(req, f, err))
@@ -115,8 +113,7 @@ kv_keys_done(void *arg, const struct frame *f, const char *err)
 	json_arr_close(&j);
 	if (n == 0 && strlen(req->data) > 0) {
 		buf_free(&b);
-		snprintf(hdr, sizeof(hdr), "X-Consul-Index: %" PRIu64 "\r\n",
-		    index);
+		api_meta(hdr, sizeof(hdr), index, f);
 		http_reply(req, 404, "text/plain; charset=utf-8", hdr, "", 0);
 		return;
 	}

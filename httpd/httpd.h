@@ -61,6 +61,8 @@ void	api_json_begin(struct http_req *, struct json *, struct buf *);
    the read's reply (leader headers) or NULL */
 void	api_reply_json(struct http_req *, struct buf *, uint64_t index,
 	    const struct frame *f);
+/* api_meta - the X-Consul-* headers of a read's reply f (or NULL) */
+void	api_meta(char *hdrs, size_t, uint64_t index, const struct frame *f);
 /* api_read - a kvd read through raftd with ?stale / ?consistent */
 int	api_read(struct http_req *, uint16_t type, const struct buf *body,
 	    rpc_cb *);

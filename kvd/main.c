@@ -24,6 +24,8 @@
 #include "watch.h"
 
 #define CHECKPOINT_SECS	30.0
+#define KVD_READ_DEFAULT	0	/* A_MODE values (raftd/read.c) */
+#define KVD_READ_STALE		2
 
 struct entry {
 	uint64_t	 index;
@@ -41,6 +43,11 @@ static struct {
 	ev_prepare	 apply;
 	ev_timer	 checkpoint;
 	int		 lockfd;
+	/* raftd's MSG_RAFT_LEADER: reads served without asking it */
+	int		 known;		/* a leader is known */
+	uint64_t	 contact;	/* ms since it was heard, as sent */
+	uint64_t	 contact_at;	/* when that was received */
+	uint64_t	 lease;		/* the leader's lease, monotonic ms */
 } K;
 
 /* kvd_subscribed - raftd's answer to SUBSCRIBE */
@@ -77,6 +84,24 @@ kvd_raftd_up(struct rpc *r)
 	log_info("subscribed to raftd from index %" PRIu64, K.st.applied);
 }
 
+/* kvd_leader - raftd's news of the leader and of this server's lease */
+static void
+kvd_leader(const struct frame *f)
+{
+	struct attr tab[ATTR_TAB];
+	uint64_t known = 0;
+
+	if (attr_index(f->body, f->len, tab, ATTR_TAB) < 0)
+		return;
+	attr_u64(&tab[A_KNOWN_LEADER], &known);
+	K.known = known != 0;
+	K.contact = 0;
+	K.lease = 0;
+	attr_u64(&tab[A_LAST_CONTACT], &K.contact);
+	attr_u64(&tab[A_LEASE], &K.lease);
+	K.contact_at = daemon_now_ms();
+}
+
 /* kvd_entry - queue a committed entry for the next apply pass */
 static void
 kvd_entry(struct rpc *r, const struct frame *f)
@@ -85,6 +110,10 @@ kvd_entry(struct rpc *r, const struct frame *f)
 	struct entry *e;
 	uint64_t index;
 
+	if (f->type == MSG_RAFT_LEADER) {
+		kvd_leader(f);
+		return;
+	}
 	if (f->type != MSG_RAFT_ENTRY ||
 	    attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
 	    attr_u64(&tab[A_INDEX], &index) < 0 || !attr_present(&tab[A_CMD])) {
@@ -181,16 +210,47 @@ apply_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	buf_free(&res);
 }
 
-/* reply_index - start a reply body with the table index */
+/*
+ * reply_done - answer a read (rc < 0: it failed); a read with A_MODE
+ * (httpd's, not through raftd) learns what raftd would have added
+ */
 static void
 reply_done(struct sconn *sc, const struct frame *f, struct buf *b, int rc)
 {
+	struct attr tab[ATTR_TAB];
+
+	if (rc == 0 && attr_index(f->body, f->len, tab, ATTR_TAB) == 0 &&
+	    attr_present(&tab[A_MODE])) {
+		attr_put_u8(b, A_KNOWN_LEADER, (uint8_t)K.known);
+		attr_put_u64(b, A_LAST_CONTACT, K.lease > daemon_now_ms() ? 0 :
+		    K.contact + (daemon_now_ms() - K.contact_at));
+	}
 	if (rc < 0)
 		conn_reply_error(&sc->conn, f, MSG_E_INTERNAL,
 		    "state store read failed");
 	else
 		conn_reply(&sc->conn, f, buf_head(b), buf_used(b));
 	buf_free(b);
+}
+
+/*
+ * may_serve - a read from raftd, a stale one, or a default one while
+ * this server's lease holds is served here; any other is refused with
+ * MSG_E_MOVED, and the reader asks raftd
+ */
+static int
+may_serve(struct sconn *sc, const struct frame *f)
+{
+	struct attr tab[ATTR_TAB];
+	uint64_t mode = 0;
+
+	if (attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
+	    attr_u64(&tab[A_MODE], &mode) < 0 || mode == KVD_READ_STALE ||
+	    (mode == KVD_READ_DEFAULT && K.lease > daemon_now_ms()))
+		return 1;
+	conn_reply_error(&sc->conn, f, MSG_E_MOVED, "not the leader, or no "
+	    "lease: ask raftd");
+	return 0;
 }
 
 /* want_str - a required string attribute as a C string */
@@ -286,12 +346,16 @@ kv_keys_read(struct sconn *sc, const struct frame *f, int may_park)
 static void
 kvd_handle_kv_get(struct sconn *sc, const struct frame *f)
 {
+	if (!may_serve(sc, f))
+		return;
 	kv_get_read(sc, f, 1);
 }
 
 static void
 kvd_handle_kv_keys(struct sconn *sc, const struct frame *f)
 {
+	if (!may_serve(sc, f))
+		return;
 	kv_keys_read(sc, f, 1);
 }
 
@@ -326,6 +390,8 @@ session_read(struct sconn *sc, const struct frame *f, int may_park)
 static void
 kvd_handle_session(struct sconn *sc, const struct frame *f)
 {
+	if (!may_serve(sc, f))
+		return;
 	session_read(sc, f, 1);
 }
 
@@ -354,6 +420,8 @@ kvd_handle_cat_nodes(struct sconn *sc, const struct frame *f)
 {
 	struct buf b;
 
+	if (!may_serve(sc, f))
+		return;
 	cat_begin(&b);
 	reply_done(sc, f, &b, catalog_nodes(&K.st, &b));
 }
@@ -365,6 +433,8 @@ kvd_handle_cat_node(struct sconn *sc, const struct frame *f)
 	char node[256];
 	struct buf b;
 
+	if (!may_serve(sc, f))
+		return;
 	if (want_str(sc, f, tab, A_NODE, node, sizeof(node),
 	    "Missing node name") < 0)
 		return;
@@ -377,6 +447,8 @@ kvd_handle_cat_services(struct sconn *sc, const struct frame *f)
 {
 	struct buf b;
 
+	if (!may_serve(sc, f))
+		return;
 	cat_begin(&b);
 	reply_done(sc, f, &b, catalog_services(&K.st, &b));
 }
@@ -407,12 +479,16 @@ kvd_service_query(struct sconn *sc, const struct frame *f, int health)
 static void
 kvd_handle_cat_service(struct sconn *sc, const struct frame *f)
 {
+	if (!may_serve(sc, f))
+		return;
 	kvd_service_query(sc, f, 0);
 }
 
 static void
 kvd_handle_health_service(struct sconn *sc, const struct frame *f)
 {
+	if (!may_serve(sc, f))
+		return;
 	kvd_service_query(sc, f, 1);
 }
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "msg.h"
 #include "raftd.h"
@@ -168,6 +169,42 @@ feed_subscribe(struct sconn *sc, const struct frame *f)
 	    applied, R.log.last);
 	conn_reply(&sc->conn, f, NULL, 0);
 	feed_push();
+}
+
+/*
+ * feed_leader - tell kvd what it needs to serve reads alone: whether a
+ * leader is known, since when it was last heard, and until when this
+ * leader's lease holds. Sent when that changes (at once: a lease lost
+ * must not be used) and every FEED_LEADER_MS, with force.
+ */
+void
+feed_leader(int force)
+{
+	static uint64_t sent_at, lease_sent;
+	static int known_sent = -1;
+	static struct sconn *sent_to;
+	uint64_t now = daemon_now_ms(), lease;
+	struct buf b;
+	int known;
+
+	if (R.sub == NULL)
+		return;
+	known = R.started && R.r.leader != RAFT_NONE;
+	lease = R.started ? raft_lease_until(&R.r, now) : 0;
+	if (R.sub == sent_to && known == known_sent && lease == lease_sent &&
+	    !(force && now - sent_at >= FEED_LEADER_MS))
+		return;
+	buf_init(&b);
+	attr_put_u8(&b, A_KNOWN_LEADER, (uint8_t)known);
+	attr_put_u64(&b, A_LAST_CONTACT, node_last_contact_ms());
+	attr_put_u64(&b, A_LEASE, lease);
+	conn_send(&R.sub->conn, MSG_RAFT_LEADER, 0, 0, 0, buf_head(&b),
+	    buf_used(&b));
+	buf_free(&b);
+	sent_to = R.sub;
+	known_sent = known;
+	lease_sent = lease;
+	sent_at = now;
 }
 
 /* feed_applied - kvd's result for one entry: answer its writer */

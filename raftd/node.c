@@ -208,6 +208,7 @@ tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	static unsigned n;
 
+	feed_leader(1);
 	if (!R.started)
 		return;
 	raft_tick(&R.r, daemon_now_ms());
@@ -289,6 +290,7 @@ ready_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	if (R.r.role == RAFT_LEADER && !R.was_leader)
 		reconcile_leader();
 	R.was_leader = R.r.role == RAFT_LEADER;
+	feed_leader(0);		/* a lease lost is told at once */
 	if (R.r.leader != R.last_leader) {
 		R.last_leader = R.r.leader;
 		forward_leader_changed(R.r.leader);

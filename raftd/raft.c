@@ -1353,21 +1353,40 @@ raft_read_index(struct raft *r, uint64_t ctx)
 	return 0;
 }
 
-/* raft_lease_ok - may the leader serve reads without a round (6.4.1)? */
-int
-raft_lease_ok(const struct raft *r, uint64_t now)
+/*
+ * raft_lease_until - the time until which the lease holds (6.4.1): the
+ * newest acknowledged heartbeat of the quorum's slowest needed voter,
+ * plus election_ms. 0 when there is none; UINT64_MAX when this server is
+ * the whole quorum.
+ */
+uint64_t
+raft_lease_until(const struct raft *r, uint64_t now)
 {
-	size_t i, n;
+	uint64_t from[RAFT_MAX_NODES], t;
+	size_t i, j, n = 0, need;
 
 	if (r->role != RAFT_LEADER || !r->o.check_quorum || r->lease_void ||
 	    raft_term(r, r->commit) != r->term)
 		return 0;
-	n = raft_is_voter(r);
-	for (i = 0; i < r->nprs; i++)
-		if (r->prs[i].lease_from > 0 && now >= r->prs[i].lease_from &&
-		    now - r->prs[i].lease_from < r->o.election_ms)
-			n++;
-	return n >= raft_quorum(r);
+	if ((size_t)raft_is_voter(r) >= raft_quorum(r))
+		return UINT64_MAX;
+	need = raft_quorum(r) - (size_t)raft_is_voter(r);
+	for (i = 0; i < r->nprs; i++) {
+		if ((t = r->prs[i].lease_from) == 0 || t > now)
+			continue;
+		/* insertion sort, newest first */
+		for (j = n++; j > 0 && from[j - 1] < t; j--)
+			from[j] = from[j - 1];
+		from[j] = t;
+	}
+	return n >= need ? from[need - 1] + r->o.election_ms : 0;
+}
+
+/* raft_lease_ok - may the leader serve reads without a round (6.4.1)? */
+int
+raft_lease_ok(const struct raft *r, uint64_t now)
+{
+	return raft_lease_until(r, now) > now;
 }
 
 /* raft_transfer - bring id up to date, then TIMEOUT_NOW (3.10) */

@@ -321,6 +321,8 @@ int	raft_read_index(struct raft *, uint64_t ctx);
  * (6.4.1), provided the voters tick before stepping (see raft_tick).
  */
 int	raft_lease_ok(const struct raft *, uint64_t now_ms);
+/* raft_lease_until - when that lease ends (0: none, UINT64_MAX: alone) */
+uint64_t raft_lease_until(const struct raft *, uint64_t now_ms);
 /*
  * raft_transfer - leader: hand leadership to voter id. Proposals are
  * refused until it ends; id is brought up to date, then sent TIMEOUT_NOW

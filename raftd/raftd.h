@@ -146,6 +146,8 @@ void	feed_closed(struct sconn *);
 void	feed_pend(uint64_t index, uint64_t term, struct sconn *, uint32_t id);
 void	feed_committed(const struct raft_entry *, size_t);
 void	feed_fail_all(const char *why);
+#define FEED_LEADER_MS	100
+void	feed_leader(int force);
 
 /* read.c */
 int	read_try(struct sconn *, const struct frame *);
