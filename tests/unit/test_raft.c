@@ -1346,12 +1346,21 @@ test_lease(void)
 	CHECK(T[1].role == RAFT_LEADER);
 	CHECK(raft_lease_ok(&T[1], t0 + E_MS - 1));
 	CHECK(!raft_lease_ok(&T[1], t0 + E_MS));
+	/* kvd is told the end itself (raft_lease_until), the same bound */
+	CHECK(raft_lease_until(&T[1], t0 + 60) == t0 + E_MS);
+	CHECK(raft_lease_until(&T[2], t0 + 60) == 0);
 	clear_q();
 	/* Without check-quorum, never. */
 	tboot(3, 0, 0, 0);
 	elect(1);
 	run_for(20);
 	CHECK(!raft_lease_ok(&T[1], now));
+	CHECK(raft_lease_until(&T[1], now) == 0);
+	/* Alone, the leader is its own quorum: no end. */
+	tboot(1, 0, 0, 1);
+	elect(1);
+	run_for(20);
+	CHECK(raft_lease_until(&T[1], now) == UINT64_MAX);
 	reset();
 }
 
