@@ -99,6 +99,7 @@ enum msg_type {
 					   no newer than A_INDEX (watch.c) */
 	MSG_KV_KEYS = 201,		/* -> A_KEY(prefix) [A_SEPARATOR]
 					   [A_INDEX A_WAIT] <- A_KEY... */
+	/* Catalog reads block (A_INDEX A_WAIT) until any catalog change. */
 	MSG_CAT_NODES = 210,		/* -> nothing <- A_ENTRY{node}... */
 	MSG_CAT_NODE = 211,		/* -> A_NODE <- A_ENTRY{node} and
 					   A_ENTRY{service}... */
@@ -122,6 +123,10 @@ enum msg_type {
 					   <- A_ENTRY{A_NODE_REC{node}
 					   A_SERVICE_REC{service}
 					   A_CHECK_REC{check}...}... */
+	MSG_HEALTH_CHECKS = 217,	/* -> [A_NODE] [A_SERVICE_NAME]
+					   [A_STATUS] <- A_ENTRY{check}...:
+					   a node's checks, a service's, or
+					   all in a state */
 	MSG_KVD_STATUS = 219,		/* -> nothing <- A_APPLIED */
 	MSG_KVD_SNAPSHOT_SAVE = 220,	/* raftd -> A_KEY (file path) <- A_INDEX
 					   (the applied index it holds);

@@ -1,11 +1,16 @@
 /*
  * api_catalog.c - /v1/catalog/{nodes,node,services,service,datacenters}
- * and /v1/health/service/<name>, in Consul's JSON shapes (COMPAT.md
- * 1.4-1.5). kvd answers with records (msg.h); this file only formats.
+ * and /v1/health/{service,node,checks,state}, in Consul's JSON shapes
+ * (COMPAT.md 1.4-1.5), all blocking with ?index. kvd answers with
+ * records (msg.h); this file formats them and applies the filters kvd
+ * does not: ?node-meta=k:v (repeatable) and a second ?tag.
+ *
+ * Leaves out: ?near (answers are not sorted by RTT) and ?filter.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "httpd.h"
 #include "msg.h"
@@ -36,9 +41,85 @@ node_json(struct json *j, const struct attr *rec)
 	json_obj_close(j);
 }
 
-/* for_entries - call fn on every A_ENTRY of a reply */
+#define FILTERS_MAX	16
+
+/* meta_has - a record's meta holds key k with value v */
+static int
+meta_has(const struct attr *rec, const char *k, size_t klen, const char *v)
+{
+	struct attr mt[ATTR_TAB], a;
+	struct attr_iter it;
+
+	attr_iter_init(&it, rec->val, rec->len);
+	while (attr_next(&it, &a) == 1)
+		if (a.type == A_META &&
+		    attr_index(a.val, a.len, mt, ATTR_TAB) == 0 &&
+		    mt[A_META_KEY].len == klen &&
+		    memcmp(mt[A_META_KEY].val, k, klen) == 0)
+			return mt[A_META_VALUE].len == strlen(v) &&
+			    memcmp(mt[A_META_VALUE].val, v, strlen(v)) == 0;
+	return 0;
+}
+
+/* node_meta_ok - the node record matches every ?node-meta=k:v */
+static int
+node_meta_ok(struct http_req *req, const struct attr *node)
+{
+	const char *want[FILTERS_MAX], *colon;
+	size_t i, n;
+
+	n = http_req_params(req, "node-meta", want, FILTERS_MAX);
+	for (i = 0; i < n; i++) {
+		if ((colon = strchr(want[i], ':')) == NULL)
+			colon = want[i] + strlen(want[i]);
+		if (!meta_has(node, want[i], (size_t)(colon - want[i]),
+		    *colon ? colon + 1 : ""))
+			return 0;
+	}
+	return 1;
+}
+
+/* tags_ok - the service record has every ?tag (any case, as kvd's) */
+static int
+tags_ok(struct http_req *req, const struct attr *svc)
+{
+	const char *want[FILTERS_MAX];
+	struct attr_iter it;
+	struct attr a;
+	size_t i, n;
+	int found;
+
+	n = http_req_params(req, "tag", want, FILTERS_MAX);
+	for (i = 0; i < n; i++) {
+		found = 0;
+		attr_iter_init(&it, svc->val, svc->len);
+		while (!found && attr_next(&it, &a) == 1)
+			found = a.type == A_TAG && a.len == strlen(want[i]) &&
+			    strncasecmp((const char *)a.val, want[i],
+			    a.len) == 0;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/* entry_ok - an entry (a node, or node + service) passes the filters */
+static int
+entry_ok(struct http_req *req, const struct attr *e)
+{
+	struct attr tab[ATTR_TAB];
+
+	if (attr_index(e->val, e->len, tab, ATTR_TAB) < 0)
+		return 0;
+	if (!attr_present(&tab[A_NODE_REC]))	/* a bare node record */
+		return node_meta_ok(req, e);
+	return node_meta_ok(req, &tab[A_NODE_REC]) &&
+	    tags_ok(req, &tab[A_SERVICE_REC]);
+}
+
+/* for_entries - call fn on every A_ENTRY of a reply that req keeps */
 static void
-for_entries(const struct frame *f, struct json *j,
+for_entries(struct http_req *req, const struct frame *f, struct json *j,
     void (*fn)(struct json *, const struct attr *))
 {
 	struct attr_iter it;
@@ -46,7 +127,7 @@ for_entries(const struct frame *f, struct json *j,
 
 	attr_iter_init(&it, f->body, f->len);
 	while (attr_next(&it, &a) == 1)
-		if (a.type == A_ENTRY)
+		if (a.type == A_ENTRY && entry_ok(req, &a))
 			fn(j, &a);
 }
 
@@ -61,7 +142,7 @@ nodes_done(void *arg, const struct frame *f, const char *err)
 		return;
 	api_json_begin(req, &j, &b);
 	json_arr_open(&j);
-	for_entries(f, &j, node_json);
+	for_entries(req, f, &j, node_json);
 	json_arr_close(&j);
 	api_reply_json(req, &b, reply_index(f), f);
 }
@@ -234,7 +315,8 @@ service_done(void *arg, const struct frame *f, const char *err)
 		return;
 	api_json_begin(req, &j, &b);
 	json_arr_open(&j);
-	for_entries(f, &j, req->data ? health_entry : catalog_service_entry);
+	for_entries(req, f, &j, req->data ? health_entry :
+	    catalog_service_entry);
 	json_arr_close(&j);
 	api_reply_json(req, &b, reply_index(f), f);
 }
@@ -290,4 +372,74 @@ api_catalog_datacenters(struct http_req *req, const char *rest)
 	json_str(&j, H.cfg->datacenter);
 	json_arr_close(&j);
 	api_reply_json(req, &b, 0, NULL);
+}
+
+/* checks_done - [check...] */
+static void
+checks_done(void *arg, const struct frame *f, const char *err)
+{
+	struct http_req *req = arg;
+	struct attr_iter it;
+	struct attr a;
+	struct json j;
+	struct buf b;
+
+	if (api_failed(req, f, err))
+		return;
+	api_json_begin(req, &j, &b);
+	json_arr_open(&j);
+	attr_iter_init(&it, f->body, f->len);
+	while (attr_next(&it, &a) == 1)
+		if (a.type == A_ENTRY)
+			json_check(&j, &a, NULL, 1);
+	json_arr_close(&j);
+	api_reply_json(req, &b, reply_index(f), f);
+}
+
+/* checks_query - MSG_HEALTH_CHECKS with one filter */
+static void
+checks_query(struct http_req *req, uint16_t type, const char *value,
+    const char *missing)
+{
+	struct buf b;
+
+	if (!api_method(req, "GET"))
+		return;
+	if (*value == '\0') {
+		http_reply_text(req, 400, "%s", missing);
+		return;
+	}
+	buf_init(&b);
+	if (type != A_STATUS || strcmp(value, "any") != 0)
+		attr_put_str(&b, type, value);
+	api_read(req, MSG_HEALTH_CHECKS, &b, checks_done);
+	buf_free(&b);
+}
+
+/* api_health_node - GET /v1/health/node/<node> */
+void
+api_health_node(struct http_req *req, const char *node)
+{
+	checks_query(req, A_NODE, node, "Missing node name");
+}
+
+/* api_health_checks - GET /v1/health/checks/<service> */
+void
+api_health_checks(struct http_req *req, const char *svc)
+{
+	checks_query(req, A_SERVICE_NAME, svc, "Missing service name");
+}
+
+/* api_health_state - GET /v1/health/state/<any|passing|warning|critical> */
+void
+api_health_state(struct http_req *req, const char *state)
+{
+	if (strcmp(state, "any") != 0 && strcmp(state, "passing") != 0 &&
+	    strcmp(state, "warning") != 0 && strcmp(state, "critical") != 0) {
+		if (api_method(req, "GET"))
+			http_reply_text(req, 400, *state ? "Invalid check "
+			    "state" : "Missing check state");
+		return;
+	}
+	checks_query(req, A_STATUS, state, "Missing check state");
 }

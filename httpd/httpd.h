@@ -105,6 +105,12 @@ void	api_catalog_services(struct http_req *, const char *);
 void	api_catalog_service(struct http_req *, const char *);
 void	api_catalog_datacenters(struct http_req *, const char *);
 void	api_health_service(struct http_req *, const char *);
+void	api_health_node(struct http_req *, const char *);
+void	api_health_checks(struct http_req *, const char *);
+void	api_health_state(struct http_req *, const char *);
+/* api_register.c */
+void	api_catalog_register(struct http_req *, const char *);
+void	api_catalog_deregister(struct http_req *, const char *);
 void	api_agent_self(struct http_req *, const char *);
 void	api_agent_members(struct http_req *, const char *);
 void	api_status_leader(struct http_req *, const char *);

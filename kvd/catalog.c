@@ -44,6 +44,7 @@ static int
 cat_touch(struct store *s, DB_TXN *t, uint64_t index)
 {
 	s->catalog_index = index;
+	store_note(s, TOUCH_CATALOG, "", 0);
 	return store_meta_put(s, t, "catalog_index", index);
 }
 
@@ -628,5 +629,54 @@ catalog_service(struct store *s, const char *name, const char *tag,
 	buf_init(&q.checks);
 	rc = scan(s->services, "", 0, service_fn, &q);
 	buf_free(&q.checks);
+	return rc;
+}
+
+struct check_query {
+	const char	*service, *state;	/* NULL: any */
+	struct buf	*out;
+};
+
+/* checks_fn - one check record, if it passes the query's filters */
+static int
+checks_fn(void *arg, const DBT *k, const DBT *d)
+{
+	struct check_query *q = arg;
+	struct attr tab[ATTR_TAB];
+
+	if (attr_index(d->data, d->size, tab, ATTR_TAB) < 0)
+		return 0;
+	if (q->service != NULL && (tab[A_SERVICE_NAME].len !=
+	    strlen(q->service) || strncasecmp((const char *)
+	    tab[A_SERVICE_NAME].val, q->service, tab[A_SERVICE_NAME].len) != 0))
+		return 0;
+	if (q->state != NULL && !attr_eq(&tab[A_STATUS], q->state,
+	    strlen(q->state)))
+		return 0;
+	rec_nest(q->out, A_ENTRY, d);
+	return 0;
+}
+
+/*
+ * catalog_checks - check records as A_ENTRY{check}...: a node's (node),
+ * a service's (service, any case), or all in a state (state; NULL for
+ * any)
+ */
+int
+catalog_checks(struct store *s, const char *node, const char *service,
+    const char *state, struct buf *out)
+{
+	struct check_query q = { service, state, out };
+	struct buf prefix;
+	int rc;
+
+	buf_init(&prefix);
+	if (node != NULL) {
+		buf_puts(&prefix, node);
+		buf_putc(&prefix, 0);
+	}
+	rc = scan(s->checks, buf_head(&prefix), buf_used(&prefix), checks_fn,
+	    &q);
+	buf_free(&prefix);
 	return rc;
 }

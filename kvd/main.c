@@ -161,6 +161,9 @@ kvd_wake(void)
 		case TOUCH_SESSIONS:
 			watch_touched(WATCH_SESSIONS, "", 0, 0);
 			break;
+		case TOUCH_CATALOG:
+			watch_touched(WATCH_CATALOG, "", 0, 0);
+			break;
 		case TOUCH_ALL:
 			watch_touched(0, NULL, 0, 0);
 			break;
@@ -395,6 +398,86 @@ kvd_handle_session(struct sconn *sc, const struct frame *f)
 	session_read(sc, f, 1);
 }
 
+/* opt_str - an optional string attribute: 0 (*out NULL if absent), -1 */
+static int
+opt_str(const struct attr *a, char *buf, size_t n, const char **out)
+{
+	*out = NULL;
+	if (!attr_present(a))
+		return 0;
+	if (attr_strcpy(a, buf, n) < 0)
+		return -1;
+	*out = buf;
+	return 0;
+}
+
+/*
+ * cat_read - the catalog and health reads; all carry the catalog index
+ * and, asked with an older index, wait for any catalog change
+ */
+static void
+cat_read(struct sconn *sc, const struct frame *f, int may_park)
+{
+	static const struct attr all = { .val = (const unsigned char *)"" };
+	struct attr tab[ATTR_TAB];
+	char node[256], name[256], tag[256], state[16];
+	const char *np, *sp, *tp, *stp;
+	uint64_t passing = 0, index = K.st.catalog_index ?
+	    K.st.catalog_index : 1;
+	struct buf b;
+	int rc = 0;
+
+	if (attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
+	    opt_str(&tab[A_NODE], node, sizeof(node), &np) < 0 ||
+	    opt_str(&tab[A_SERVICE_NAME], name, sizeof(name), &sp) < 0 ||
+	    opt_str(&tab[A_TAG], tag, sizeof(tag), &tp) < 0 ||
+	    opt_str(&tab[A_STATUS], state, sizeof(state), &stp) < 0) {
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "malformed or "
+		    "too long a node, service, tag or state");
+		return;
+	}
+	if ((f->type == MSG_CAT_NODE && np == NULL) ||
+	    ((f->type == MSG_CAT_SERVICE || f->type == MSG_HEALTH_SERVICE) &&
+	    sp == NULL)) {
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "Missing %s name",
+		    f->type == MSG_CAT_NODE ? "node" : "service");
+		return;
+	}
+	if (read_block(sc, f, tab, index, WATCH_CATALOG, &all, 1, may_park))
+		return;
+	attr_u64(&tab[A_PASSING], &passing);
+	buf_init(&b);
+	attr_put_u64(&b, A_INDEX, index);
+	switch (f->type) {
+	case MSG_CAT_NODES:
+		rc = catalog_nodes(&K.st, &b);
+		break;
+	case MSG_CAT_NODE:
+		rc = catalog_node(&K.st, np, &b);
+		break;
+	case MSG_CAT_SERVICES:
+		rc = catalog_services(&K.st, &b);
+		break;
+	case MSG_CAT_SERVICE:
+	case MSG_HEALTH_SERVICE:
+		rc = catalog_service(&K.st, sp, tp, f->type ==
+		    MSG_HEALTH_SERVICE, passing != 0, &b);
+		break;
+	case MSG_HEALTH_CHECKS:
+		rc = catalog_checks(&K.st, np, sp, stp, &b);
+		break;
+	}
+	reply_done(sc, f, &b, rc);
+}
+
+static void
+kvd_handle_cat(struct sconn *sc, const struct frame *f)
+{
+	if (!may_serve(sc, f))
+		return;
+	cat_read(sc, f, 1);
+}
+
 /* kvd_rerun - a blocked read woke: answer it now */
 static void
 kvd_rerun(struct sconn *sc, const struct frame *f)
@@ -403,93 +486,10 @@ kvd_rerun(struct sconn *sc, const struct frame *f)
 		kv_keys_read(sc, f, 0);
 	else if (f->type == MSG_SESSION_INFO || f->type == MSG_SESSION_LIST)
 		session_read(sc, f, 0);
-	else
+	else if (f->type == MSG_KV_GET)
 		kv_get_read(sc, f, 0);
-}
-
-/* cat_reply - catalog reads all carry the catalog index */
-static void
-cat_begin(struct buf *b)
-{
-	buf_init(b);
-	attr_put_u64(b, A_INDEX, K.st.catalog_index ? K.st.catalog_index : 1);
-}
-
-static void
-kvd_handle_cat_nodes(struct sconn *sc, const struct frame *f)
-{
-	struct buf b;
-
-	if (!may_serve(sc, f))
-		return;
-	cat_begin(&b);
-	reply_done(sc, f, &b, catalog_nodes(&K.st, &b));
-}
-
-static void
-kvd_handle_cat_node(struct sconn *sc, const struct frame *f)
-{
-	struct attr tab[ATTR_TAB];
-	char node[256];
-	struct buf b;
-
-	if (!may_serve(sc, f))
-		return;
-	if (want_str(sc, f, tab, A_NODE, node, sizeof(node),
-	    "Missing node name") < 0)
-		return;
-	cat_begin(&b);
-	reply_done(sc, f, &b, catalog_node(&K.st, node, &b));
-}
-
-static void
-kvd_handle_cat_services(struct sconn *sc, const struct frame *f)
-{
-	struct buf b;
-
-	if (!may_serve(sc, f))
-		return;
-	cat_begin(&b);
-	reply_done(sc, f, &b, catalog_services(&K.st, &b));
-}
-
-/* kvd_service_query - catalog/service and health/service share this */
-static void
-kvd_service_query(struct sconn *sc, const struct frame *f, int health)
-{
-	struct attr tab[ATTR_TAB];
-	char name[256], tag[256];
-	uint64_t passing = 0;
-	struct buf b;
-
-	if (want_str(sc, f, tab, A_SERVICE_NAME, name, sizeof(name),
-	    "Missing service name") < 0)
-		return;
-	if (attr_present(&tab[A_TAG]) &&
-	    attr_strcpy(&tab[A_TAG], tag, sizeof(tag)) < 0) {
-		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "tag too long");
-		return;
-	}
-	attr_u64(&tab[A_PASSING], &passing);
-	cat_begin(&b);
-	reply_done(sc, f, &b, catalog_service(&K.st, name,
-	    attr_present(&tab[A_TAG]) ? tag : NULL, health, passing != 0, &b));
-}
-
-static void
-kvd_handle_cat_service(struct sconn *sc, const struct frame *f)
-{
-	if (!may_serve(sc, f))
-		return;
-	kvd_service_query(sc, f, 0);
-}
-
-static void
-kvd_handle_health_service(struct sconn *sc, const struct frame *f)
-{
-	if (!may_serve(sc, f))
-		return;
-	kvd_service_query(sc, f, 1);
+	else
+		cat_read(sc, f, 0);
 }
 
 static void
@@ -567,11 +567,12 @@ static const struct handler kvd_handlers[] = {
 	{ MSG_KV_KEYS, "kv.keys", kvd_handle_kv_keys },
 	{ MSG_SESSION_INFO, "session.info", kvd_handle_session },
 	{ MSG_SESSION_LIST, "session.list", kvd_handle_session },
-	{ MSG_CAT_NODES, "catalog.nodes", kvd_handle_cat_nodes },
-	{ MSG_CAT_NODE, "catalog.node", kvd_handle_cat_node },
-	{ MSG_CAT_SERVICES, "catalog.services", kvd_handle_cat_services },
-	{ MSG_CAT_SERVICE, "catalog.service", kvd_handle_cat_service },
-	{ MSG_HEALTH_SERVICE, "health.service", kvd_handle_health_service },
+	{ MSG_CAT_NODES, "catalog.nodes", kvd_handle_cat },
+	{ MSG_CAT_NODE, "catalog.node", kvd_handle_cat },
+	{ MSG_CAT_SERVICES, "catalog.services", kvd_handle_cat },
+	{ MSG_CAT_SERVICE, "catalog.service", kvd_handle_cat },
+	{ MSG_HEALTH_SERVICE, "health.service", kvd_handle_cat },
+	{ MSG_HEALTH_CHECKS, "health.checks", kvd_handle_cat },
 	{ MSG_KVD_STATUS, "status", kvd_handle_status },
 	{ MSG_KVD_SNAPSHOT_SAVE, "snapshot.save", kvd_handle_snapshot_save },
 	{ MSG_KVD_SNAPSHOT_RESTORE, "snapshot.restore",

@@ -45,6 +45,7 @@ enum store_touch {
 	TOUCH_KEY = 1,		/* a KV key */
 	TOUCH_TREE,		/* every KV key under a prefix */
 	TOUCH_SESSIONS,		/* the sessions table */
+	TOUCH_CATALOG,		/* nodes, services, checks */
 	TOUCH_ALL,		/* everything (a restore) */
 };
 void	store_note(struct store *, enum store_touch, const void *, size_t);
@@ -110,6 +111,8 @@ int	catalog_node(struct store *, const char *node, struct buf *out);
 int	catalog_services(struct store *, struct buf *out);
 int	catalog_service(struct store *, const char *name, const char *tag,
 	    int health, int passing, struct buf *out);
+int	catalog_checks(struct store *, const char *node, const char *service,
+	    const char *state, struct buf *out);
 
 /*
  * snapshot.c: the whole state in one file (format in snapshot.c).

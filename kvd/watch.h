@@ -17,6 +17,7 @@ typedef void watch_rerun_fn(struct sconn *, const struct frame *);
 enum watch_table {
 	WATCH_KV = 0,
 	WATCH_SESSIONS,		/* the whole table: key "" with prefix */
+	WATCH_CATALOG,		/* nodes, services, checks: likewise */
 };
 
 void	watch_init(struct ev_loop *, watch_rerun_fn *);
