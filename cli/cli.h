@@ -261,6 +261,12 @@ int	force_leave_main(int argc, char **argv);
 /* keygen.c: `cairn keygen`, a new gossip encryption key. */
 int	keygen_main(int argc, char **argv);
 
+/* catalog.c: `cairn catalog datacenters|nodes|services`. */
+int	catalog_main(int argc, char **argv);
+
+/* validate.c: `cairn validate`, the agent's config checks alone. */
+int	validate_main(int argc, char **argv);
+
 /* operator.c: `cairn operator raft list-peers|remove-peer`. */
 struct cli_raft_server {
 	char	*id, *node, *address;

@@ -25,6 +25,7 @@ static const struct cli_cmd {
 	const char	*synopsis;
 } cli_cmds[] = {
 	{ "agent", agent_main, "Runs a cairn agent" },
+	{ "catalog", catalog_main, "Interact with the catalog" },
 	{ "event", event_main, "Fire a new event" },
 	{ "force-leave", force_leave_main,
 	    "Forces a member of the cluster to enter the \"left\" state" },
@@ -39,6 +40,7 @@ static const struct cli_cmd {
 	    "Provides cluster-level tools for cairn operators" },
 	{ "snapshot", snapshot_main,
 	    "Saves and restores snapshots of cairn server state" },
+	{ "validate", validate_main, "Validate config files/directories" },
 	{ "version", version_main, "Prints the cairn version" },
 	{ "watch", watch_main, "Watch for changes in cairn" },
 	{ NULL, NULL, NULL }
