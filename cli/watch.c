@@ -21,10 +21,8 @@
  * the last one it saw (api/watch/funcs.go eventWatch); the key watch the
  * one pair, or null while the key does not exist.
  *
- * Leaves out: services, nodes, service and checks (each a row once
- * httpd blocks on catalog and health reads), the
- * HTML escaping of Go's JSON encoder, and forwarding signals to the
- * child.
+ * Leaves out: the HTML escaping of Go's JSON encoder, and forwarding
+ * signals to the child.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -138,6 +136,63 @@ watch_url_event(const struct watch_opts *o, struct buf *path,
 	return 0;
 }
 
+/* watch_url_services - /v1/catalog/services */
+static int
+watch_url_services(const struct watch_opts *o, struct buf *path,
+    struct buf *query, char *err, size_t errlen)
+{
+	buf_puts(path, "/v1/catalog/services");
+	return 0;
+}
+
+/* watch_url_nodes - /v1/catalog/nodes */
+static int
+watch_url_nodes(const struct watch_opts *o, struct buf *path,
+    struct buf *query, char *err, size_t errlen)
+{
+	buf_puts(path, "/v1/catalog/nodes");
+	return 0;
+}
+
+/* watch_url_service - /v1/health/service/<service>[?tag=][&passing=1] */
+static int
+watch_url_service(const struct watch_opts *o, struct buf *path,
+    struct buf *query, char *err, size_t errlen)
+{
+	if (*o->service == '\0') {
+		snprintf(err, errlen, "Must specify a single service to watch");
+		return -1;
+	}
+	buf_puts(path, "/v1/health/service/");
+	http_escape_path(path, o->service);
+	if (*o->tag != '\0') {
+		buf_puts(query, "tag=");
+		http_escape_query(query, o->tag);
+	}
+	if (o->passing)
+		buf_printf(query, "%spassing=1", buf_used(query) ? "&" : "");
+	return 0;
+}
+
+/* watch_url_checks - /v1/health/checks/<service> or /state/<state> */
+static int
+watch_url_checks(const struct watch_opts *o, struct buf *path,
+    struct buf *query, char *err, size_t errlen)
+{
+	if (*o->service != '\0' && *o->state != '\0') {
+		snprintf(err, errlen, "Cannot specify service and state");
+		return -1;
+	}
+	if (*o->service != '\0') {
+		buf_puts(path, "/v1/health/checks/");
+		http_escape_path(path, o->service);
+	} else {
+		buf_puts(path, "/v1/health/state/");
+		http_escape_path(path, *o->state != '\0' ? o->state : "any");
+	}
+	return 0;
+}
+
 /* watch_hex - the value of n hex digits (Go's ParseUint base 16) */
 static int
 watch_hex(const char *s, size_t n, uint64_t *v)
@@ -204,6 +259,12 @@ static const struct watch_type watch_types[] = {
 	    WT_SINGLE | WT_404_NULL },
 	{ "keyprefix", WP_PREFIX | WP_STALE, watch_url_keyprefix, NULL,
 	    WT_404_NULL },
+	{ "services", WP_STALE, watch_url_services, NULL, 0 },
+	{ "nodes", WP_STALE, watch_url_nodes, NULL, 0 },
+	{ "service", WP_SERVICE | WP_TAG | WP_PASSINGONLY | WP_STALE,
+	    watch_url_service, NULL, 0 },
+	{ "checks", WP_SERVICE | WP_STATE | WP_STALE, watch_url_checks, NULL,
+	    0 },
 	{ NULL, 0, NULL, NULL, 0 }
 };
 
@@ -599,7 +660,7 @@ watch_main(int argc, char **argv)
 		    "to filter on. Optional for 'service' type." },
 		{ "type", CLI_STR, &type, "string", "Specifies the watch type. "
 		    "One of key, keyprefix, services, nodes, service, checks, "
-		    "or event (cairn has only event so far)." },
+		    "or event." },
 		{ NULL, 0, NULL, NULL, NULL }
 	};
 	const struct cli_flag *const tabs[] = { hf.tab, cmd, NULL };

@@ -170,3 +170,61 @@ def test_bad_writes(agent, path, body, text):
 def test_methods(agent):
     assert agent.request("GET", "/v1/catalog/register")[0] == 405
     assert agent.request("PUT", "/v1/health/node/x")[0] == 405
+
+
+def test_cli_watch_catalog_types(agent, tmp_path):
+    """`cairn watch -type services|nodes|service|checks HANDLER`: each
+    handler runs at start and again when its answer changes."""
+    import os
+    import signal
+    from test_events import wait_lines
+    from test_kv_blocking import start_watch
+    c = client(agent)
+    settled(c)
+    out = {t: tmp_path / t for t in ("services", "nodes", "service",
+                                     "checks")}
+    ws = [start_watch(agent, "-type", "services", "cat >> %s" %
+                      out["services"]),
+          start_watch(agent, "-type", "nodes", "cat >> %s" % out["nodes"]),
+          start_watch(agent, "-type", "service", "-service", "wsvc",
+                      "-passingonly", "true", "cat >> %s" % out["service"]),
+          start_watch(agent, "-type", "checks", "-state", "critical",
+                      "cat >> %s" % out["checks"])]
+    try:
+        for t in out:
+            wait_lines(str(out[t]), 1)
+        assert json.loads(wait_lines(str(out["service"]), 1)[0]) == []
+        c.catalog.register("wnode", "10.4.0.1",
+                           service={"Service": "wsvc", "Port": 1},
+                           check={"CheckID": "wchk", "Name": "w",
+                                  "Status": "passing", "ServiceID": "wsvc"})
+        assert "wsvc" in json.loads(wait_lines(str(out["services"]), 2)[1])
+        assert "wnode" in [n["Node"] for n in
+                           json.loads(wait_lines(str(out["nodes"]), 2)[1])]
+        inst = json.loads(wait_lines(str(out["service"]), 2)[1])
+        assert [e["Node"]["Node"] for e in inst] == ["wnode"]
+        c.catalog.register("wnode", "10.4.0.1",
+                           service={"Service": "wsvc", "Port": 1},
+                           check={"CheckID": "wchk", "Name": "w",
+                                  "Status": "critical", "ServiceID": "wsvc"})
+        crit = json.loads(wait_lines(str(out["checks"]), 2)[1])
+        assert "wchk" in [x["CheckID"] for x in crit]
+        # failing, it leaves the passing-only service watch
+        assert json.loads(wait_lines(str(out["service"]), 3)[2]) == []
+        assert all(w.poll() is None for w in ws)
+    finally:
+        for w in ws:
+            os.killpg(w.pid, signal.SIGKILL)
+            w.wait()
+        c.catalog.deregister("wnode")
+
+
+def test_cli_watch_catalog_type_errors(agent):
+    r = agent.cli("watch", "-type", "service", "true")
+    assert r.returncode == 1
+    assert b"Must specify a single service to watch" in r.stderr
+    r = agent.cli("watch", "-type", "checks", "-service", "a", "-state",
+                  "passing", "true")
+    assert b"Cannot specify service and state" in r.stderr
+    r = agent.cli("watch", "-type", "nodes", "-service", "a", "true")
+    assert b"Invalid parameters: [service]" in r.stderr
