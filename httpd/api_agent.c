@@ -3,10 +3,13 @@
  * /v1/status/peers. Members come from gossipd, Raft state from raftd.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "httpd.h"
+#include "log.h"
 #include "msg.h"
 
 /* member_json - Consul's Member (serf's fields and protocol versions) */
@@ -86,6 +89,91 @@ api_agent_members(struct http_req *req, const char *rest)
 	api_call(req, &H.gossipd, MSG_GOSSIP_MEMBERS, NULL, members_done);
 }
 
+/* self_stat - one "key": "value" of Stats (Consul's are all strings) */
+static void
+self_stat(struct json *j, const char *key, const char *fmt, ...)
+{
+	char v[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	json_key(j, key);
+	json_str(j, v);
+}
+
+/*
+ * self_stats - Consul's Stats sections that cairn can fill: build,
+ * consul, raft (from raftd's status) and serf_lan (from the members)
+ */
+static void
+self_stats(struct json *j, const struct buf *raft, const struct frame *mf)
+{
+	struct attr tab[ATTR_TAB], mt[ATTR_TAB], a;
+	struct attr_iter it;
+	uint64_t term = 0, index = 0, commit = 0, applied = 0, st;
+	size_t peers = 0, alive = 0, failed = 0, left = 0;
+	char self[128], leader[128] = "";
+
+	snprintf(self, sizeof(self), "%s:%d", H.cfg->advertise_addr,
+	    H.cfg->port_server);
+	attr_iter_init(&it, buf_head(raft), buf_used(raft));
+	while (attr_next(&it, &a) == 1)
+		peers += a.type == A_PEER;
+	attr_index(buf_head(raft), buf_used(raft), tab, ATTR_TAB);
+	attr_strcpy(&tab[A_LEADER], leader, sizeof(leader));
+	attr_u64(&tab[A_TERM], &term);
+	attr_u64(&tab[A_INDEX], &index);
+	attr_u64(&tab[A_COMMIT], &commit);
+	attr_u64(&tab[A_APPLIED], &applied);
+	attr_iter_init(&it, mf->body, mf->len);
+	while (attr_next(&it, &a) == 1) {
+		st = 0;
+		if (a.type != A_ENTRY ||
+		    attr_index(a.val, a.len, mt, ATTR_TAB) < 0)
+			continue;
+		attr_u64(&mt[A_MEMBER_STATUS], &st);
+		alive += st == 1;
+		left += st == 3;
+		failed += st == 4;
+	}
+	json_obj_open(j);
+	json_key(j, "build");
+	json_obj_open(j);
+	self_stat(j, "prerelease", "%s", "");
+	self_stat(j, "revision", "%s", "cairn");
+	self_stat(j, "version", "%s", CAIRN_VERSION);
+	json_obj_close(j);
+	json_key(j, "consul");
+	json_obj_open(j);
+	self_stat(j, "known_datacenters", "%d", 1);
+	self_stat(j, "leader", "%s", H.cfg->server && strcmp(leader, self) == 0 ?
+	    "true" : "false");
+	self_stat(j, "leader_addr", "%s", leader);
+	self_stat(j, "server", "%s", H.cfg->server ? "true" : "false");
+	json_obj_close(j);
+	if (buf_used(raft) > 0) {
+		json_key(j, "raft");
+		json_obj_open(j);
+		self_stat(j, "applied_index", "%" PRIu64, applied);
+		self_stat(j, "commit_index", "%" PRIu64, commit);
+		self_stat(j, "last_log_index", "%" PRIu64, index);
+		self_stat(j, "num_peers", "%zu", peers > 0 ? peers - 1 : 0);
+		self_stat(j, "state", "%s", !H.cfg->server ? "None" :
+		    strcmp(leader, self) == 0 ? "Leader" : "Follower");
+		self_stat(j, "term", "%" PRIu64, term);
+		json_obj_close(j);
+	}
+	json_key(j, "serf_lan");
+	json_obj_open(j);
+	self_stat(j, "failed", "%zu", failed);
+	self_stat(j, "left", "%zu", left);
+	self_stat(j, "members", "%zu", alive + failed);
+	json_obj_close(j);
+	json_obj_close(j);
+}
+
 /* self_done - Config and Member, from our config and gossipd's view */
 static void
 self_done(void *arg, const struct frame *f, const char *err)
@@ -98,8 +186,11 @@ self_done(void *arg, const struct frame *f, const char *err)
 	struct buf b;
 	int found = 0;
 
-	if (api_failed(req, f, err))
+	if (api_failed(req, f, err)) {
+		buf_free(req->data);
+		free(req->data);
 		return;
+	}
 	api_json_begin(req, &j, &b);
 	json_obj_open(&j);
 	json_key(&j, "Config");
@@ -143,20 +234,42 @@ self_done(void *arg, const struct frame *f, const char *err)
 	if (!found)
 		json_null(&j);
 	json_key(&j, "Stats");
-	json_obj_open(&j);
-	json_obj_close(&j);
+	self_stats(&j, req->data, f);
 	json_key(&j, "Meta");
 	json_obj_open(&j);
 	json_obj_close(&j);
 	json_obj_close(&j);
+	buf_free(req->data);
+	free(req->data);
 	api_reply_json(req, &b, 0, NULL);
+}
+
+/* self_raft - raftd's status kept for Stats; then gossipd's members */
+static void
+self_raft(void *arg, const struct frame *f, const char *err)
+{
+	struct http_req *req = arg;
+	struct buf *raft;
+
+	if ((raft = malloc(sizeof(*raft))) == NULL)
+		log_fatal("out of memory");
+	buf_init(raft);
+	/* Without raftd (a server's is restarting) Stats says less. */
+	if (f != NULL && !(f->flags & FRAME_ERROR))
+		buf_append(raft, f->body, f->len);
+	req->data = raft;
+	if (api_call(req, &H.gossipd, MSG_GOSSIP_MEMBERS, NULL,
+	    self_done) < 0) {
+		buf_free(raft);
+		free(raft);
+	}
 }
 
 void
 api_agent_self(struct http_req *req, const char *rest)
 {
 	if (api_method(req, "GET"))
-		api_call(req, &H.gossipd, MSG_GOSSIP_MEMBERS, NULL, self_done);
+		api_call(req, H.raftd, MSG_RAFT_STATUS, NULL, self_raft);
 }
 
 /* status_done - "leader" or ["peer",...] */
