@@ -265,11 +265,19 @@ self_raft(void *arg, const struct frame *f, const char *err)
 	}
 }
 
+/*
+ * api_agent_self - a server asks its raftd first (Stats.raft); a client
+ * agent, like Consul's, has no raft section and needs no server
+ */
 void
 api_agent_self(struct http_req *req, const char *rest)
 {
-	if (api_method(req, "GET"))
+	if (!api_method(req, "GET"))
+		return;
+	if (H.cfg->server && rpc_is_up(H.raftd))
 		api_call(req, H.raftd, MSG_RAFT_STATUS, NULL, self_raft);
+	else		/* a client, or raftd restarting: Stats says less */
+		self_raft(req, NULL, "no raftd");
 }
 
 /* status_done - "leader" or ["peer",...] */
