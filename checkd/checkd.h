@@ -4,7 +4,8 @@
  * and kvd) and each module's entry points.
  *
  *	checks.c	definitions from the config, catalog records
- *	run.c		running checks: script runs, TTL expiry, status
+ *	run.c		running checks: script, HTTP and TCP runs, TTL
+ *			expiry, status
  *	sync.c		writing to the catalog: registers, status changes,
  *			anti-entropy, deregistering what is gone
  *	state.c		TTL check state kept across restarts
@@ -16,6 +17,8 @@
 #include <ev.h>
 
 #include "check_exec.h"
+#include "check_http.h"
+#include "check_tcp.h"
 #include "checks.h"
 #include "config.h"
 #include "rpc.h"
@@ -29,7 +32,10 @@ struct check {
 	char			*output;	/* never NULL */
 	char			*ttl_last;	/* an update's last output */
 	ev_timer		 timer;		/* next run, or TTL expiry */
-	struct check_exec	*exec;		/* a run in progress */
+	/* A run in progress: at most one of these, by kind. */
+	struct check_exec	*exec;
+	struct check_http	*http;
+	struct check_tcp	*tcp;
 	int			 started;
 	int			 fresh;		/* no result written yet */
 };

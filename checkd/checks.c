@@ -5,9 +5,9 @@
  *
  * Leaves out: definitions registered through the agent API (they will
  * join these lists), service meta validation, weights, tagged addresses,
- * and the keys Consul has for features cairn lacks (Connect, proxies),
- * which are accepted and ignored. Unknown keys are warned about, as the
- * config loader does for top-level ones.
+ * and the keys Consul has for features cairn lacks (Connect, proxies,
+ * tls_server_name, tcp_use_tls), which are accepted and ignored. Unknown
+ * keys are warned about, as the config loader does for top-level ones.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,16 +62,17 @@ static const struct probe {
 	const char	*key;		/* the key that selects it */
 	const char	*type;		/* the catalog's Type */
 	int		 interval;	/* needs an interval (Validate) */
+	enum checks_kind kind;
 } probes[] = {
-	{ "http", "http", 1 },
-	{ "tcp", "tcp", 1 },
-	{ "udp", "udp", 1 },
-	{ "grpc", "grpc", 1 },
-	{ "h2ping", "h2ping", 1 },
-	{ "os_service", "os_service", 1 },
-	{ "alias_service", "alias", 0 },
-	{ "alias_node", "alias", 0 },
-	{ NULL, NULL, 0 }
+	{ "http", "http", 1, CHECKS_HTTP },
+	{ "tcp", "tcp", 1, CHECKS_TCP },
+	{ "udp", "udp", 1, CHECKS_UNIMPL },
+	{ "grpc", "grpc", 1, CHECKS_UNIMPL },
+	{ "h2ping", "h2ping", 1, CHECKS_UNIMPL },
+	{ "os_service", "os_service", 1, CHECKS_UNIMPL },
+	{ "alias_service", "alias", 0, CHECKS_UNIMPL },
+	{ "alias_node", "alias", 0, CHECKS_UNIMPL },
+	{ NULL, NULL, 0, CHECKS_UNIMPL }
 };
 
 /* One definition being read: where it is, for messages. */
@@ -171,6 +172,23 @@ get_dur(const struct src *s, const char *key, int64_t *out, char *err,
 	return 0;
 }
 
+/* get_bool - an optional true/false member: 0 (0 if absent), or -1 */
+static int
+get_bool(const struct src *s, const char *key, int *out, char *err,
+    size_t errlen)
+{
+	const struct jv *v = jv_get(s->obj, key);
+
+	*out = 0;
+	if (v == NULL || v->type == JV_NULL)
+		return 0;
+	if (v->type != JV_BOOL)
+		return def_err(v, s->path, key, err, errlen,
+		    "expected true or false");
+	*out = v->b;
+	return 0;
+}
+
 /* get_strs - an optional array of strings, NULL-terminated; count in *n */
 static int
 get_strs(const struct src *s, const char *key, char ***out, size_t *n,
@@ -210,6 +228,50 @@ strv_free(char **v, size_t n)
 	for (i = 0; v != NULL && i < n; i++)
 		free(v[i]);
 	free(v);
+}
+
+/*
+ * get_header - Consul's "header": an object of arrays of strings, kept as
+ * one name/value pair per value (a name with [] sends nothing, as in Go).
+ */
+static int
+get_header(const struct src *s, struct check_def *c, char *err,
+    size_t errlen)
+{
+	const struct jv *h = jv_get(s->obj, "header"), *vals;
+	char sub[200];
+	size_t i, k, n = 0;
+
+	if (h == NULL || h->type == JV_NULL)
+		return 0;
+	if (h->type != JV_OBJ)
+		return def_err(h, s->path, "header", err, errlen,
+		    "expected an object such as {\"Name\": [\"value\"]}");
+	for (i = 0; i < h->n; i++) {
+		vals = h->items[i];
+		snprintf(sub, sizeof(sub), "header.%.100s", h->keys[i]);
+		if (vals->type != JV_ARR)
+			return def_err(vals, s->path, sub, err, errlen,
+			    "expected an array of strings");
+		for (k = 0; k < vals->n; k++)
+			if (vals->items[k]->type != JV_STR) {
+				snprintf(sub, sizeof(sub), "header.%.100s[%zu]",
+				    h->keys[i], k);
+				return def_err(vals->items[k], s->path, sub,
+				    err, errlen, "expected a string");
+			}
+		n += vals->n;
+	}
+	if ((c->hdr_names = calloc(n + 1, sizeof(char *))) == NULL ||
+	    (c->hdr_values = calloc(n + 1, sizeof(char *))) == NULL)
+		log_fatal("out of memory");
+	for (i = 0; i < h->n; i++)
+		for (k = 0; k < h->items[i]->n; k++) {
+			c->hdr_names[c->nhdrs] = xstrdup(h->keys[i]);
+			c->hdr_values[c->nhdrs++] =
+			    xstrdup(h->items[i]->items[k]->str);
+		}
+	return 0;
 }
 
 /* strv_eq - two arrays hold the same strings in the same order */
@@ -280,6 +342,7 @@ check_parse(const struct config *cfg, const struct src *s,
 {
 	const struct probe *p, *probe = NULL;
 	const char *id, *name, *notes, *status, *script, *sid, *docker, *v;
+	const char *http, *tcp, *method, *body;
 	int interval_check;
 	size_t i;
 
@@ -300,7 +363,16 @@ check_parse(const struct config *cfg, const struct src *s,
 	    get_str(s, "docker_container_id", &docker, err, errlen) < 0 ||
 	    get_dur(s, "interval", &c->interval, err, errlen) < 0 ||
 	    get_dur(s, "timeout", &c->timeout, err, errlen) < 0 ||
-	    get_dur(s, "ttl", &c->ttl, err, errlen) < 0)
+	    get_dur(s, "ttl", &c->ttl, err, errlen) < 0 ||
+	    get_str(s, "http", &http, err, errlen) < 0 ||
+	    get_str(s, "tcp", &tcp, err, errlen) < 0 ||
+	    get_str(s, "method", &method, err, errlen) < 0 ||
+	    get_str(s, "body", &body, err, errlen) < 0 ||
+	    get_bool(s, "tls_skip_verify", &c->tls_skip_verify, err,
+	    errlen) < 0 ||
+	    get_bool(s, "disable_redirects", &c->disable_redirects, err,
+	    errlen) < 0 ||
+	    get_header(s, c, err, errlen) < 0)
 		goto fail;
 	if (get_strs(s, "args", &c->args, &c->nargs, err, errlen) < 0)
 		goto fail;
@@ -346,8 +418,16 @@ check_parse(const struct config *cfg, const struct src *s,
 		c->kind = CHECKS_TTL;
 		c->type = "ttl";
 	} else if (probe != NULL && (c->args == NULL || probe->interval)) {
-		c->kind = CHECKS_UNIMPL;
+		c->kind = probe->kind;
 		c->type = probe->type;
+		if (c->kind == CHECKS_HTTP) {
+			c->http = xstrdup(http);
+			if (method != NULL && *method != '\0')
+				c->method = xstrdup(method);
+			if (body != NULL && *body != '\0')
+				c->body = xstrdup(body);
+		} else if (c->kind == CHECKS_TCP)
+			c->tcp = xstrdup(tcp);
 	} else if (docker != NULL && *docker != '\0') {
 		c->kind = CHECKS_UNIMPL;
 		c->type = "docker";
@@ -361,6 +441,13 @@ check_parse(const struct config *cfg, const struct src *s,
 			    scripts_disabled);
 			goto fail;
 		}
+	}
+	if (c->kind != CHECKS_HTTP) {
+		/* Only an HTTP check sends them; keep equality honest. */
+		strv_free(c->hdr_names, c->nhdrs);
+		strv_free(c->hdr_values, c->nhdrs);
+		c->hdr_names = c->hdr_values = NULL;
+		c->nhdrs = 0;
 	}
 	if (interval_check && c->interval < CHECKS_MIN_INTERVAL) {
 		log_warn("%s:%d:%d: %s: interval below the minimum of 1s; "
@@ -718,6 +805,12 @@ checks_def_free(struct check_def *c)
 	strv_free(c->args, c->nargs);
 	free(c->script);
 	free(c->where);
+	free(c->http);
+	free(c->method);
+	strv_free(c->hdr_names, c->nhdrs);
+	strv_free(c->hdr_values, c->nhdrs);
+	free(c->body);
+	free(c->tcp);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -769,7 +862,14 @@ checks_def_equal(const struct check_def *a, const struct check_def *b)
 	    strv_eq(a->args, a->nargs, b->args, b->nargs) &&
 	    str_eq(a->script, b->script) && a->interval == b->interval &&
 	    a->timeout == b->timeout && a->ttl == b->ttl &&
-	    a->status == b->status;
+	    a->status == b->status && str_eq(a->http, b->http) &&
+	    str_eq(a->method, b->method) &&
+	    strv_eq(a->hdr_names, a->nhdrs, b->hdr_names, b->nhdrs) &&
+	    strv_eq(a->hdr_values, a->nhdrs, b->hdr_values, b->nhdrs) &&
+	    str_eq(a->body, b->body) &&
+	    a->tls_skip_verify == b->tls_skip_verify &&
+	    a->disable_redirects == b->disable_redirects &&
+	    str_eq(a->tcp, b->tcp);
 }
 
 int
@@ -782,27 +882,47 @@ checks_svc_equal(const struct svc_def *a, const struct svc_def *b)
 	    strv_eq(a->meta_values, a->nmeta, b->meta_values, b->nmeta);
 }
 
+/* strv_dup - a copy of a NULL-terminated array of n, or NULL */
+static char **
+strv_dup(char **v, size_t n)
+{
+	char **out;
+	size_t i;
+
+	if (v == NULL)
+		return NULL;
+	if ((out = calloc(n + 1, sizeof(char *))) == NULL)
+		log_fatal("out of memory");
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+/* dup_or_null - xstrdup that keeps NULL */
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
 void
 checks_def_copy(struct check_def *dst, const struct check_def *src)
 {
-	size_t i;
-
 	*dst = *src;
 	dst->id = xstrdup(src->id);
 	dst->name = xstrdup(src->name);
 	dst->notes = xstrdup(src->notes);
 	dst->service_id = xstrdup(src->service_id);
 	dst->service_name = xstrdup(src->service_name);
-	dst->script = src->script != NULL ? xstrdup(src->script) : NULL;
+	dst->script = dup_or_null(src->script);
 	dst->where = xstrdup(src->where);
-	dst->args = NULL;
-	if (src->args != NULL) {
-		if ((dst->args = calloc(src->nargs + 1, sizeof(char *))) ==
-		    NULL)
-			log_fatal("out of memory");
-		for (i = 0; i < src->nargs; i++)
-			dst->args[i] = xstrdup(src->args[i]);
-	}
+	dst->args = strv_dup(src->args, src->nargs);
+	dst->http = dup_or_null(src->http);
+	dst->method = dup_or_null(src->method);
+	dst->hdr_names = strv_dup(src->hdr_names, src->nhdrs);
+	dst->hdr_values = strv_dup(src->hdr_values, src->nhdrs);
+	dst->body = dup_or_null(src->body);
+	dst->tcp = dup_or_null(src->tcp);
 }
 
 /* put_meta - A_META{A_META_KEY A_META_VALUE} for each pair */

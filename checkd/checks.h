@@ -17,9 +17,14 @@
  * services[0].checks[1]: Interval must be > 0 for Script, HTTP, or TCP
  * checks".
  *
+ * An HTTP check keeps Consul's "method", "header" ({"Name": ["v1",
+ * "v2"]}), "body", "tls_skip_verify" and "disable_redirects"; a TCP check
+ * its "tcp" address. Neither is checked beyond its JSON type here: a bad
+ * URL or address makes the check critical when it runs, as in Consul.
+ *
  * Pure: no event loop, no sockets. Running the checks is run.c's, and
- * writing to the catalog sync.c's. HTTP, TCP and the other probe types
- * are recognised and validated but not run yet (CHECK_UNIMPL).
+ * writing to the catalog sync.c's. The other probe types (UDP, gRPC,
+ * alias, ...) are recognised and validated but not run (CHECKS_UNIMPL).
  */
 #ifndef CAIRN_CHECKS_H
 #define CAIRN_CHECKS_H
@@ -39,7 +44,9 @@ extern const char CHECKS_PASSING[], CHECKS_WARNING[], CHECKS_CRITICAL[];
 enum checks_kind {
 	CHECKS_TTL,
 	CHECKS_SCRIPT,
-	CHECKS_UNIMPL		/* http, tcp, grpc, ...: not run yet */
+	CHECKS_HTTP,
+	CHECKS_TCP,
+	CHECKS_UNIMPL		/* udp, grpc, alias, ...: not run */
 };
 
 struct check_def {
@@ -54,10 +61,21 @@ struct check_def {
 	size_t		 nargs;
 	char		*script;	/* legacy "script", or NULL */
 	int64_t		 interval;	/* ns; 0 for TTL checks */
-	int64_t		 timeout;	/* ns; 0: check_exec's default */
+	int64_t		 timeout;	/* ns; 0: the check type's default */
 	int64_t		 ttl;		/* ns; TTL checks only */
 	const char	*status;	/* initial: one of CHECKS_* */
 	char		*where;		/* "file:line:col" for log lines */
+	/* HTTP checks; NULL, 0 or empty for the others. */
+	char		*http;		/* the URL */
+	char		*method;	/* NULL: GET */
+	char		**hdr_names;	/* "header": one pair per value, */
+	char		**hdr_values;	/* in the order written */
+	size_t		 nhdrs;
+	char		*body;		/* NULL: none */
+	int		 tls_skip_verify;
+	int		 disable_redirects;
+	/* TCP checks. */
+	char		*tcp;		/* "host:port", or NULL */
 };
 
 struct svc_def {

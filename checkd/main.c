@@ -10,7 +10,7 @@
  * stop and are deregistered.
  *
  * Leaves out (later issues): services and checks registered through the
- * agent API, maintenance mode, HTTP and TCP checks.
+ * agent API, maintenance mode, UDP, gRPC and alias checks.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -264,6 +264,8 @@ checkd_stop(void)
 	sync_stop();
 	for (i = 0; i < D.nchecks; i++)
 		run_free(D.checks[i]);
+	/* After the runs: each HTTP one held a handle in curl's multi. */
+	check_http_shutdown();
 	free(D.checks);
 	checks_free(&olddefs);
 	free((char *)D.node.node);
@@ -283,10 +285,11 @@ static const struct daemon_spec checkd_spec = {
 	.name = "checkd",
 	.summary = "cairn-checkd: this node's services and health checks.",
 	.help =
-"Reads service and check definitions from the config, runs script checks\n"
-"on their interval and expires TTL checks, and keeps the catalog in step\n"
-"through cairn-raftd, or on a client agent through a server's RPC port\n"
-"(a full anti-entropy pass every 60s, and every status change at once).\n"
+"Reads service and check definitions from the config, runs script, HTTP\n"
+"and TCP checks on their interval and expires TTL checks, and keeps the\n"
+"catalog in step through cairn-raftd, or on a client agent through a\n"
+"server's RPC port (a full anti-entropy pass every 60s, and every status\n"
+"change at once).\n"
 "Answers TTL updates and the agent's view of its services and checks on\n"
 "run_dir/checkd.sock. SIGHUP reloads the definitions; unchanged checks\n"
 "keep their state.\n",

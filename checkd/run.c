@@ -1,17 +1,20 @@
 /*
- * run.c - running this node's checks, as Consul's CheckMonitor and
- * CheckTTL do.
+ * run.c - running this node's checks, as Consul's CheckMonitor,
+ * CheckHTTP, CheckTCP and CheckTTL do.
  *
- * A script check's first run waits a random part of its interval, so
- * that checks defined together do not all run at once; each later run
- * starts one interval after the previous one ended. check_exec runs the
- * child and maps its exit to a status. A TTL check turns critical when no
- * update has come within its TTL, with "TTL expired" and the last output
- * an update gave. Each new result goes through run_set(), which writes
- * the status to the catalog only when it changed.
+ * The first run of a script, HTTP or TCP check waits a random part of
+ * its interval (lib.RandomStagger), so that checks defined together do
+ * not all run at once; each later run starts one interval after the
+ * previous one ended, so a slow run is never overtaken by the next.
+ * check_exec, check_http and check_tcp make one run each and map it to a
+ * status. A TTL check turns critical when no update has come within its
+ * TTL, with "TTL expired" and the last output an update gave. Each new
+ * result goes through run_set(), which writes the status to the catalog
+ * only when it changed.
  *
- * Leaves out: HTTP, TCP and the other probes (registered critical with a
- * message saying so), success_before_passing/failures_before_critical.
+ * Leaves out: the other probes (UDP, gRPC, alias, ...: registered
+ * critical with a message saying so), success_before_passing and
+ * failures_before_critical.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +33,6 @@ unimpl_output(const char *type)
 	static const struct {
 		const char *type, *text;
 	} tab[] = {
-		{ "http", "HTTP and TCP checks are not implemented yet" },
-		{ "tcp", "HTTP and TCP checks are not implemented yet" },
 		{ "udp", "UDP checks are not implemented yet" },
 		{ "grpc", "gRPC checks are not implemented yet" },
 		{ "h2ping", "H2PING checks are not implemented yet" },
@@ -87,11 +88,11 @@ ns_to_s(int64_t ns)
 	return (double)ns / 1e9;
 }
 
-static void	script_due_cb(struct ev_loop *, ev_timer *, int);
+static void	run_due_cb(struct ev_loop *, ev_timer *, int);
 
-/* script_done - a run ended: record it, schedule the next */
+/* run_done - a run ended: record it, schedule the next */
 static void
-script_done(void *arg, int status, const char *output)
+run_done(void *arg, int status, const char *output)
 {
 	static const char *const names[] = {
 		[CHECK_PASSING] = CHECKS_PASSING,
@@ -100,29 +101,51 @@ script_done(void *arg, int status, const char *output)
 	};
 	struct check *c = arg;
 
+	/* The run's handle is already freed; it was one of these. */
 	c->exec = NULL;
+	c->http = NULL;
+	c->tcp = NULL;
 	if (status < CHECK_PASSING || status > CHECK_CRITICAL)
 		status = CHECK_CRITICAL;
 	run_set(c, names[status], output);
-	ev_timer_init(&c->timer, script_due_cb, ns_to_s(c->def.interval), 0);
+	ev_timer_init(&c->timer, run_due_cb, ns_to_s(c->def.interval), 0);
 	c->timer.data = c;
 	ev_timer_start(D.loop, &c->timer);
 }
 
-/* script_due_cb - time for a script check to run */
+/* run_due_cb - time for a script, HTTP or TCP check to run */
 static void
-script_due_cb(struct ev_loop *loop, ev_timer *w, int revents)
+run_due_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct check *c = w->data;
-	char err[256];
+	char err[1024];
+	int started;
 
-	c->exec = check_exec_start(loop, c->def.args, c->def.script,
-	    c->def.timeout, script_done, c, err, sizeof(err));
-	if (c->exec == NULL) {
+	/* Never two runs at once (the timer is armed when one ends). */
+	if (c->exec != NULL || c->http != NULL || c->tcp != NULL)
+		return;
+	switch (c->def.kind) {
+	case CHECKS_HTTP:
+		c->http = check_http_start(loop, &c->def, run_done, c, err,
+		    sizeof(err));
+		started = c->http != NULL;
+		break;
+	case CHECKS_TCP:
+		c->tcp = check_tcp_start(loop, c->def.tcp, c->def.timeout,
+		    run_done, c, err, sizeof(err));
+		started = c->tcp != NULL;
+		break;
+	default:
+		c->exec = check_exec_start(loop, c->def.args, c->def.script,
+		    c->def.timeout, run_done, c, err, sizeof(err));
 		/* Our mistake, not the check's; say so and try again later. */
-		log_error("check \"%.100s\": %s", c->def.id, err);
-		script_done(c, CHECK_CRITICAL, err);
+		if ((started = c->exec != NULL) == 0)
+			log_error("check \"%.100s\": %s", c->def.id, err);
+		break;
 	}
+	/* Not started (a request that cannot be made): critical, as Consul. */
+	if (!started)
+		run_done(c, CHECK_CRITICAL, err);
 }
 
 /* ttl_expired_cb - no update within the TTL (Consul's CheckTTL.run) */
@@ -151,8 +174,10 @@ run_start(struct check *c)
 	c->started = 1;
 	switch (c->def.kind) {
 	case CHECKS_SCRIPT:
+	case CHECKS_HTTP:
+	case CHECKS_TCP:
 		/* lib.RandomStagger: uniform in [0, interval). */
-		ev_timer_init(&c->timer, script_due_cb,
+		ev_timer_init(&c->timer, run_due_cb,
 		    drand48() * ns_to_s(c->def.interval), 0);
 		c->timer.data = c;
 		ev_timer_start(D.loop, &c->timer);
@@ -180,6 +205,14 @@ run_stop(struct check *c)
 	if (c->exec != NULL) {
 		check_exec_cancel(c->exec);
 		c->exec = NULL;
+	}
+	if (c->http != NULL) {
+		check_http_cancel(c->http);
+		c->http = NULL;
+	}
+	if (c->tcp != NULL) {
+		check_tcp_cancel(c->tcp);
+		c->tcp = NULL;
 	}
 	c->started = 0;
 }

@@ -1,15 +1,25 @@
 /*
  * test_checks.c - checkd's definitions (checks.c): Consul's default IDs,
- * names and statuses, check types, validation errors with their file,
- * position and key, the script-check gate, duplicate IDs, equality and
- * copies, output truncation, the catalog records, and the TTL state file
- * (state.c) with its mutations.
+ * names and statuses, check types, HTTP and TCP fields, validation errors
+ * with their file, position and key, the script-check gate, duplicate
+ * IDs, equality and copies, output truncation, the catalog records, and
+ * the TTL state file (state.c) with its mutations. Then single HTTP and
+ * TCP runs (check_http.c, check_tcp.c) on the default loop against
+ * forked one-shot servers on 127.0.0.1: statuses, Consul's output and
+ * error words, the request sent, the 4 KiB body tail, timeouts.
+ * Timing is never asserted beyond "it finished".
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "checkd.h"
 #include "checks.h"
@@ -157,10 +167,10 @@ test_standalone_checks(void)
 		CHECK(c->status == CHECKS_WARNING);
 	}
 	c = checks_find_check(&d, "h");
-	CHECK(c != NULL && c->kind == CHECKS_UNIMPL &&
+	CHECK(c != NULL && c->kind == CHECKS_HTTP &&
 	    strcmp(c->type, "http") == 0);
 	c = checks_find_check(&d, "t");
-	CHECK(c != NULL && c->kind == CHECKS_UNIMPL &&
+	CHECK(c != NULL && c->kind == CHECKS_TCP &&
 	    strcmp(c->type, "tcp") == 0);
 	c = checks_find_check(&d, "g");
 	CHECK(c != NULL && c->kind == CHECKS_UNIMPL &&
@@ -171,6 +181,97 @@ test_standalone_checks(void)
 	CHECK(checks_find_check(&d, "nope") == NULL);
 	CHECK(checks_find_svc(&d, "db1") != NULL);
 	CHECK(checks_find_svc(&d, "db") == NULL);
+out:
+	checks_free(&d);
+}
+
+static void
+test_http_tcp_defs(void)
+{
+	struct checks_defs d;
+	struct check_def copy;
+	const struct check_def *c;
+
+	CHECK(load(&d, "h.json",
+	    "{\"services\": [{\"name\": \"web\", \"checks\": [\n"
+	    "  {\"HTTP\": \"https://10.0.0.1:8443/health\", \"Interval\": "
+	    "\"5s\",\n"
+	    "   \"Method\": \"POST\", \"Body\": \"{\\\"a\\\": 1}\",\n"
+	    "   \"Header\": {\"X-A\": [\"1\", \"2\"], \"X-Empty\": [],\n"
+	    "     \"Host\": [\"example.com\"]},\n"
+	    "   \"TLSSkipVerify\": true, \"disable_redirects\": true,\n"
+	    "   \"Timeout\": \"2500ms\"},\n"
+	    "  {\"tcp\": \"[::1]:5432\", \"interval\": \"10s\"},\n"
+	    "  {\"http\": \"http://a/\", \"interval\": \"1m\",\n"
+	    "   \"method\": \"\", \"body\": \"\", \"tls_skip_verify\": false}"
+	    "]}],\n"
+	    " \"checks\": [{\"name\": \"ttl-hdr\", \"ttl\": \"5s\",\n"
+	    "  \"header\": {\"X\": [\"y\"]}, \"tcp\": \"\"}]}") == 0);
+	CHECK(d.nchecks == 4);
+	if (d.nchecks != 4)
+		goto out;
+	c = &d.checks[0];
+	CHECK_STR(c->id, "service:web:1");
+	CHECK(c->kind == CHECKS_HTTP);
+	CHECK_STR(c->type, "http");
+	CHECK_STR(c->http, "https://10.0.0.1:8443/health");
+	CHECK_STR(c->method, "POST");
+	CHECK_STR(c->body, "{\"a\": 1}");
+	CHECK(c->interval == 5 * DUR_S && c->timeout == 2500 * DUR_MS);
+	CHECK(c->tls_skip_verify == 1 && c->disable_redirects == 1);
+	/* One pair per value, in order; an empty list sends nothing. */
+	CHECK(c->nhdrs == 3);
+	if (c->nhdrs == 3) {
+		CHECK_STR(c->hdr_names[0], "X-A");
+		CHECK_STR(c->hdr_values[0], "1");
+		CHECK_STR(c->hdr_names[1], "X-A");
+		CHECK_STR(c->hdr_values[1], "2");
+		CHECK_STR(c->hdr_names[2], "Host");
+		CHECK_STR(c->hdr_values[2], "example.com");
+		CHECK(c->hdr_names[3] == NULL && c->hdr_values[3] == NULL);
+	}
+	CHECK(c->tcp == NULL && c->args == NULL);
+
+	c = &d.checks[1];
+	CHECK(c->kind == CHECKS_TCP);
+	CHECK_STR(c->type, "tcp");
+	CHECK_STR(c->tcp, "[::1]:5432");
+	CHECK(c->http == NULL && c->nhdrs == 0 && c->timeout == 0);
+
+	/* Empty strings are absent: GET, no body. */
+	c = &d.checks[2];
+	CHECK(c->kind == CHECKS_HTTP);
+	CHECK(c->method == NULL && c->body == NULL && c->nhdrs == 0);
+	CHECK(c->tls_skip_verify == 0 && c->disable_redirects == 0);
+
+	/* A TTL check keeps no header; an empty "tcp" is no TCP check. */
+	c = &d.checks[3];
+	CHECK(c->kind == CHECKS_TTL);
+	CHECK(c->nhdrs == 0 && c->hdr_names == NULL && c->tcp == NULL);
+
+	/* Copies are deep and equal; every HTTP field counts. */
+	checks_def_copy(&copy, &d.checks[0]);
+	CHECK(checks_def_equal(&copy, &d.checks[0]));
+	CHECK(copy.hdr_names != d.checks[0].hdr_names &&
+	    copy.http != d.checks[0].http);
+	copy.hdr_values[1][0] = '3';
+	CHECK(!checks_def_equal(&copy, &d.checks[0]));
+	copy.hdr_values[1][0] = '2';
+	copy.tls_skip_verify = 0;
+	CHECK(!checks_def_equal(&copy, &d.checks[0]));
+	copy.tls_skip_verify = 1;
+	copy.body[0] = '[';
+	CHECK(!checks_def_equal(&copy, &d.checks[0]));
+	copy.body[0] = '{';
+	CHECK(checks_def_equal(&copy, &d.checks[0]));
+	copy.method[0] = 'p';
+	CHECK(!checks_def_equal(&copy, &d.checks[0]));
+	checks_def_free(&copy);
+	checks_def_copy(&copy, &d.checks[1]);
+	CHECK(checks_def_equal(&copy, &d.checks[1]));
+	copy.tcp[1] = '0';
+	CHECK(!checks_def_equal(&copy, &d.checks[1]));
+	checks_def_free(&copy);
 out:
 	checks_free(&d);
 }
@@ -243,6 +344,45 @@ static const struct bad {
 	{ "{\"check\": {\"name\": \"x\", \"ttl\": \"1s\", \"timeout\": "
 	  "\"-1s\"}}",
 	  "b.json:1:11: check.timeout: must not be negative" },
+	/* HTTP and TCP checks. */
+	{ "{\"check\": {\"name\": \"h\", \"http\": 5, \"interval\": \"1s\"}}",
+	  "b.json:1:33: check.http: expected a string" },
+	{ "{\"check\": {\"name\": \"h\", \"http\": \"http://a/\", "
+	  "\"interval\": \"1s\", \"method\": 1}}",
+	  "b.json:1:74: check.method: expected a string" },
+	{ "{\"check\": {\"name\": \"h\", \"http\": \"http://a/\", "
+	  "\"interval\": \"1s\", \"body\": [\"x\"]}}",
+	  "b.json:1:72: check.body: expected a string" },
+	{ "{\"check\": {\"name\": \"h\", \"http\": \"http://a/\", "
+	  "\"interval\": \"1s\", \"header\": \"X-A: 1\"}}",
+	  "b.json:1:74: check.header: expected an object such as "
+	  "{\"Name\": [\"value\"]}" },
+	{ "{\"services\": [{\"name\": \"web\", \"checks\": [\n"
+	  "  {\"http\": \"http://a/\", \"interval\": \"1s\",\n"
+	  "   \"Header\": {\"X-A\": [\"1\"], \"X-B\": \"v\"}}]}]}",
+	  "b.json:3:36: services[0].checks[0].header.X-B: expected an "
+	  "array of strings" },
+	{ "{\"check\": {\"name\": \"h\", \"http\": \"http://a/\", "
+	  "\"interval\": \"1s\",\n \"header\": {\"X-A\": [\"a\", 2]}}}",
+	  "b.json:2:26: check.header.X-A[1]: expected a string" },
+	{ "{\"check\": {\"name\": \"h\", \"http\": \"http://a/\", "
+	  "\"interval\": \"1s\", \"tls_skip_verify\": \"yes\"}}",
+	  "b.json:1:83: check.tls_skip_verify: expected true or false" },
+	{ "{\"check\": {\"name\": \"h\", \"http\": \"http://a/\", "
+	  "\"interval\": \"1s\", \"DisableRedirects\": 1}}",
+	  "b.json:1:84: check.disable_redirects: expected true or false" },
+	{ "{\"check\": {\"name\": \"h\", \"http\": \"http://a/\", "
+	  "\"interval\": \"1s\", \"timeout\": \"soon\"}}",
+	  "b.json:1:75: check.timeout: expected a duration such as "
+	  "\"10s\"" },
+	{ "{\"check\": {\"name\": \"t\", \"tcp\": 80, \"interval\": \"1s\"}}",
+	  "b.json:1:32: check.tcp: expected a string" },
+	{ "{\"check\": {\"name\": \"t\", \"tcp\": \"a:80\"}}",
+	  "b.json:1:11: check: Interval must be > 0 for Script, HTTP, or "
+	  "TCP checks" },
+	{ "{\"check\": {\"name\": \"t\", \"tcp\": \"a:80\", \"interval\": "
+	  "\"1s\", \"ttl\": \"5s\"}}",
+	  "b.json:1:11: check: Interval and TTL cannot both be specified" },
 };
 
 static void
@@ -590,12 +730,509 @@ test_state(void)
 		fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* A run's result, as its callback gives it. */
+struct result {
+	int	 called;
+	int	 status;
+	char	 output[8192];
+};
+
+/* result_cb - record what the run reported */
+static void
+result_cb(void *arg, int status, const char *output)
+{
+	struct result *r = arg;
+
+	r->called++;
+	r->status = status;
+	snprintf(r->output, sizeof(r->output), "%s", output);
+}
+
+/* wait_results - run the loop until all n are in (a deadline, not a timing) */
+static int
+wait_results(struct result *r, size_t n)
+{
+	ev_tstamp end = ev_time() + 60;
+	size_t i, done;
+
+	for (;;) {
+		for (done = 0, i = 0; i < n; i++)
+			done += r[i].called != 0;
+		if (done == n || ev_time() > end)
+			break;
+		ev_run(EV_DEFAULT, EVRUN_ONCE);
+	}
+	for (i = 0; i < n; i++)
+		if (r[i].called != 1)
+			return 0;
+	return 1;
+}
+
+/* listen_local - a listening TCP socket on 127.0.0.1, its port in *port */
+static int
+listen_local(int *port, int backlog)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    listen(fd, backlog) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1) {
+		perror("listen_local");
+		exit(2);
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* closed_port - a port on 127.0.0.1 that nothing listens on */
+static int
+closed_port(void)
+{
+	int port, fd = listen_local(&port, 1);
+
+	close(fd);
+	return port;
+}
+
+/*
+ * serve - fork a child that answers one request on lfd with resp after
+ * delay_ms, and writes the request it read (head and body) to reqpath
+ */
+static pid_t
+serve(int lfd, const char *resp, size_t n, int delay_ms, const char *reqpath)
+{
+	char req[16384], *end, *cl;
+	size_t got = 0, want = 0;
+	ssize_t r;
+	pid_t pid;
+	FILE *f;
+	int fd;
+
+	if ((pid = fork()) != 0)
+		return pid;
+	if ((fd = accept(lfd, NULL, NULL)) == -1)
+		_exit(1);
+	while (got < sizeof(req) - 1 &&
+	    (r = read(fd, req + got, sizeof(req) - 1 - got)) > 0) {
+		got += (size_t)r;
+		req[got] = '\0';
+		if ((end = strstr(req, "\r\n\r\n")) == NULL)
+			continue;
+		cl = strcasestr(req, "\r\nContent-Length:");
+		want = (size_t)(end + 4 - req) +
+		    (cl != NULL && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+		if (got >= want)
+			break;
+	}
+	if (reqpath != NULL && (f = fopen(reqpath, "w")) != NULL) {
+		fwrite(req, 1, got, f);
+		fclose(f);
+	}
+	usleep((useconds_t)delay_ms * 1000);
+	while (n > 0 && (r = write(fd, resp, n)) > 0) {
+		resp += r;
+		n -= (size_t)r;
+	}
+	close(fd);
+	_exit(0);
+}
+
+/* reap - stop a server child */
+static void
+reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* read_file - a small file's text into out */
+static void
+read_file(const char *path, char *out, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	size_t k = 0;
+
+	if (f != NULL) {
+		k = fread(out, 1, n - 1, f);
+		fclose(f);
+	}
+	out[k] = '\0';
+}
+
+/* http_def - a minimal HTTP check definition for url */
+static void
+http_def(struct check_def *d, char *url)
+{
+	memset(d, 0, sizeof(*d));
+	d->kind = CHECKS_HTTP;
+	d->type = "http";
+	d->http = url;
+}
+
+static void
+test_http_statuses(void)
+{
+	static const struct {
+		const char	*resp;
+		int		 status;
+		const char	*shown;	/* after "HTTP GET <url>: " */
+	} tab[] = {
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		  CHECK_PASSING, "200 OK Output: hello" },
+		{ "HTTP/1.0 204 No Content\r\n\r\n",
+		  CHECK_PASSING, "204 No Content Output: " },
+		{ "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 4\r\n"
+		  "\r\nslow", CHECK_WARNING,
+		  "429 Too Many Requests Output: slow" },
+		{ "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+		  "\r\ndown", CHECK_CRITICAL,
+		  "503 Service Unavailable Output: down" },
+		{ "HTTP/1.1 302 Found\r\nContent-Length: 0\r\n\r\n",
+		  CHECK_CRITICAL, "302 Found Output: " },
+	};
+	enum { N = sizeof(tab) / sizeof(tab[0]) };
+	struct check_def d[N];
+	struct result r[N];
+	char url[N][64], want[512];
+	pid_t pids[N];
+	int lfd, port;
+	size_t i;
+
+	memset(r, 0, sizeof(r));
+	/* All at once: one multi handle, several transfers. */
+	for (i = 0; i < N; i++) {
+		lfd = listen_local(&port, 4);
+		pids[i] = serve(lfd, tab[i].resp, strlen(tab[i].resp), 0,
+		    NULL);
+		close(lfd);
+		snprintf(url[i], sizeof(url[i]), "http://127.0.0.1:%d/h",
+		    port);
+		http_def(&d[i], url[i]);
+		CHECK(check_http_start(EV_DEFAULT, &d[i], result_cb, &r[i],
+		    err, sizeof(err)) != NULL);
+		/* Never from inside the start. */
+		CHECK(r[i].called == 0);
+	}
+	CHECK(wait_results(r, N));
+	for (i = 0; i < N; i++) {
+		snprintf(want, sizeof(want), "HTTP GET %s: %s", url[i],
+		    tab[i].shown);
+		CHECK_STR(r[i].output, want);
+		CHECK(r[i].status == tab[i].status);
+		reap(pids[i]);
+	}
+}
+
+static void
+test_http_request(void)
+{
+	static char *names[] = { "X-A", "X-A", "accept", "X-Empty" };
+	static char *values[] = { "1", "2", "application/json", "" };
+	char reqpath[] = "/tmp/test_checks_req.XXXXXX", url[64], req[16384];
+	const char *resp = "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n"
+	    "\r\nok";
+	struct check_def d;
+	struct result r;
+	int lfd, port, fd;
+	pid_t pid;
+
+	if ((fd = mkstemp(reqpath)) == -1) {
+		CHECK(0);
+		return;
+	}
+	close(fd);
+	lfd = listen_local(&port, 4);
+	pid = serve(lfd, resp, strlen(resp), 0, reqpath);
+	close(lfd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/put?x=1", port);
+	http_def(&d, url);
+	d.method = "PUT";
+	d.body = "ping";
+	d.hdr_names = names;
+	d.hdr_values = values;
+	d.nhdrs = 4;
+	memset(&r, 0, sizeof(r));
+	CHECK(check_http_start(EV_DEFAULT, &d, result_cb, &r, err,
+	    sizeof(err)) != NULL);
+	CHECK(wait_results(&r, 1));
+	CHECK(r.status == CHECK_PASSING);
+	CHECK(strncmp(r.output, "HTTP PUT ", 9) == 0);
+	CHECK(strstr(r.output, ": 201 Created Output: ok") != NULL);
+	reap(pid);
+	read_file(reqpath, req, sizeof(req));
+	unlink(reqpath);
+	CHECK(strncmp(req, "PUT /put?x=1 HTTP/1.1\r\n", 23) == 0);
+	CHECK(strstr(req, "\r\nX-A: 1\r\nX-A: 2\r\n") != NULL);
+	CHECK(strstr(req, "\r\nUser-Agent: Consul Health Check\r\n") !=
+	    NULL);
+	/* The check's Accept replaces Consul's; an empty value is sent. */
+	CHECK(strstr(req, "\r\naccept: application/json\r\n") != NULL);
+	CHECK(strstr(req, "text/plain") == NULL);
+	CHECK(strstr(req, "\r\nX-Empty:") != NULL);
+	CHECK(strstr(req, "\r\nContent-Length: 4\r\n") != NULL);
+	CHECK(strcasestr(req, "Expect:") == NULL);
+	CHECK(strcasestr(req, "Content-Type:") == NULL);
+	CHECK(strstr(req, "\r\n\r\nping") != NULL);
+
+	/* Defaults: GET, Consul's User-Agent and Accept. */
+	lfd = listen_local(&port, 4);
+	pid = serve(lfd, resp, strlen(resp), 0, reqpath);
+	close(lfd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	http_def(&d, url);
+	memset(&r, 0, sizeof(r));
+	CHECK(check_http_start(EV_DEFAULT, &d, result_cb, &r, err,
+	    sizeof(err)) != NULL);
+	CHECK(wait_results(&r, 1));
+	reap(pid);
+	read_file(reqpath, req, sizeof(req));
+	unlink(reqpath);
+	CHECK(strncmp(req, "GET / HTTP/1.1\r\n", 16) == 0);
+	CHECK(strstr(req, "\r\nUser-Agent: Consul Health Check\r\n") !=
+	    NULL);
+	CHECK(strstr(req, "\r\nAccept: text/plain, text/*, */*\r\n") !=
+	    NULL);
+	CHECK(strstr(req, "Content-Length") == NULL);
+}
+
+static void
+test_http_body_tail(void)
+{
+	static char resp[20000];
+	char url[64], want[CHECKS_OUTPUT_MAX + 1], *out;
+	struct check_def d;
+	struct result r;
+	int lfd, port, i, hl;
+	pid_t pid;
+
+	/* 10000 body bytes, no short period; the last 4096 are kept. */
+	hl = snprintf(resp, sizeof(resp), "HTTP/1.1 200 OK\r\n"
+	    "Content-Length: 10000\r\n\r\n");
+	for (i = 0; i < 10000; i++)
+		resp[hl + i] = (char)(33 + (i * 7 + i / 97) % 94);
+	memcpy(want, resp + hl + 10000 - CHECKS_OUTPUT_MAX, CHECKS_OUTPUT_MAX);
+	want[CHECKS_OUTPUT_MAX] = '\0';
+	lfd = listen_local(&port, 4);
+	pid = serve(lfd, resp, (size_t)hl + 10000, 0, NULL);
+	close(lfd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/big", port);
+	http_def(&d, url);
+	memset(&r, 0, sizeof(r));
+	CHECK(check_http_start(EV_DEFAULT, &d, result_cb, &r, err,
+	    sizeof(err)) != NULL);
+	CHECK(wait_results(&r, 1));
+	reap(pid);
+	CHECK(r.status == CHECK_PASSING);
+	out = strstr(r.output, " Output: ");
+	CHECK(out != NULL);
+	if (out != NULL) {
+		CHECK(strlen(out + 9) == CHECKS_OUTPUT_MAX);
+		CHECK_STR(out + 9, want);
+	}
+}
+
+static void
+test_http_errors(void)
+{
+	static char *bad_name[] = { "X Y" }, *bad_value[] = { "a\r\nb" };
+	static char *ok_value[] = { "v" };
+	char url[64], want[256];
+	struct check_def d;
+	struct result r;
+	int lfd, port;
+	pid_t pid;
+
+	/* Refused. */
+	port = closed_port();
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	http_def(&d, url);
+	memset(&r, 0, sizeof(r));
+	CHECK(check_http_start(EV_DEFAULT, &d, result_cb, &r, err,
+	    sizeof(err)) != NULL);
+	CHECK(wait_results(&r, 1));
+	snprintf(want, sizeof(want), "Get \"%s\": dial tcp 127.0.0.1:%d: "
+	    "connect: connection refused", url, port);
+	CHECK_STR(r.output, want);
+	CHECK(r.status == CHECK_CRITICAL);
+
+	/* No answer within the timeout. */
+	lfd = listen_local(&port, 4);
+	pid = serve(lfd, "HTTP/1.1 200 OK\r\n\r\n", 19, 5000, NULL);
+	close(lfd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", port);
+	http_def(&d, url);
+	d.method = "DELETE";
+	d.timeout = 300 * DUR_MS;
+	memset(&r, 0, sizeof(r));
+	CHECK(check_http_start(EV_DEFAULT, &d, result_cb, &r, err,
+	    sizeof(err)) != NULL);
+	CHECK(wait_results(&r, 1));
+	reap(pid);
+	snprintf(want, sizeof(want), "Delete \"%s\": context deadline "
+	    "exceeded (Client.Timeout exceeded while awaiting headers)", url);
+	CHECK_STR(r.output, want);
+	CHECK(r.status == CHECK_CRITICAL);
+
+	/* Requests that cannot be made: no run, Consul's output in err. */
+	http_def(&d, "http://127.0.0.1:1/");
+	d.method = "G T";
+	CHECK(check_http_start(EV_DEFAULT, &d, result_cb, &r, err,
+	    sizeof(err)) == NULL);
+	CHECK_STR(err, "net/http: invalid method \"G T\"");
+	http_def(&d, "ftp://127.0.0.1/x");
+	CHECK(check_http_start(EV_DEFAULT, &d, result_cb, &r, err,
+	    sizeof(err)) == NULL);
+	CHECK_STR(err, "Get \"ftp://127.0.0.1/x\": unsupported protocol "
+	    "scheme \"ftp\"");
+	http_def(&d, "127.0.0.1:80/health");
+	CHECK(check_http_start(EV_DEFAULT, &d, result_cb, &r, err,
+	    sizeof(err)) == NULL);
+	CHECK_STR(err, "Get \"127.0.0.1:80/health\": unsupported protocol "
+	    "scheme \"\"");
+	http_def(&d, "http://127.0.0.1:1/");
+	d.hdr_names = bad_name;
+	d.hdr_values = ok_value;
+	d.nhdrs = 1;
+	CHECK(check_http_start(EV_DEFAULT, &d, result_cb, &r, err,
+	    sizeof(err)) == NULL);
+	CHECK_STR(err, "Get \"http://127.0.0.1:1/\": net/http: invalid "
+	    "header field name \"X Y\"");
+	d.hdr_names = ok_value;
+	d.hdr_values = bad_value;
+	CHECK(check_http_start(EV_DEFAULT, &d, result_cb, &r, err,
+	    sizeof(err)) == NULL);
+	CHECK_STR(err, "Get \"http://127.0.0.1:1/\": net/http: invalid "
+	    "header field value for \"v\"");
+}
+
+static void
+test_http_cancel(void)
+{
+	char url[64];
+	struct check_def d;
+	struct result r;
+	struct check_http *h;
+	int lfd, port;
+	pid_t pid;
+
+	lfd = listen_local(&port, 4);
+	pid = serve(lfd, "HTTP/1.1 200 OK\r\n\r\n", 19, 5000, NULL);
+	close(lfd);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	http_def(&d, url);
+	memset(&r, 0, sizeof(r));
+	h = check_http_start(EV_DEFAULT, &d, result_cb, &r, err, sizeof(err));
+	CHECK(h != NULL);
+	/* Let it connect and send, then abandon it. */
+	ev_run(EV_DEFAULT, EVRUN_NOWAIT);
+	ev_run(EV_DEFAULT, EVRUN_NOWAIT);
+	check_http_cancel(h);
+	reap(pid);
+	ev_run(EV_DEFAULT, EVRUN_NOWAIT);
+	CHECK(r.called == 0);
+}
+
+static void
+test_tcp(void)
+{
+	static const struct {
+		const char	*addr;
+		const char	*want;
+	} bad[] = {
+		{ "127.0.0.1", "dial tcp: address 127.0.0.1: missing port in "
+		  "address" },
+		{ "::1:80", "dial tcp: address ::1:80: too many colons in "
+		  "address" },
+		{ "[::1]", "dial tcp: address [::1]: missing port in "
+		  "address" },
+		{ "[::1:80", "dial tcp: address [::1:80: missing ']' in "
+		  "address" },
+		{ "127.0.0.1:65536", "dial tcp: address 127.0.0.1:65536: "
+		  "invalid port" },
+		{ "127.0.0.1:", "dial tcp: address 127.0.0.1:: invalid port" },
+		{ "127.0.0.1:nosuchservice", "dial tcp: lookup "
+		  "tcp/nosuchservice: unknown port" },
+	};
+	struct result r[3];
+	char addr[3][64], want[256];
+	int lfd, port, full, cfd[4], i;
+	size_t k;
+
+	lfd = listen_local(&port, 4);
+	snprintf(addr[0], sizeof(addr[0]), "127.0.0.1:%d", port);
+	port = closed_port();
+	snprintf(addr[1], sizeof(addr[1]), "127.0.0.1:%d", port);
+	memset(r, 0, sizeof(r));
+	CHECK(check_tcp_start(EV_DEFAULT, addr[0], 0, result_cb, &r[0], err,
+	    sizeof(err)) != NULL);
+	CHECK(check_tcp_start(EV_DEFAULT, addr[1], 0, result_cb, &r[1], err,
+	    sizeof(err)) != NULL);
+	CHECK(r[0].called == 0 && r[1].called == 0);
+	CHECK(wait_results(r, 2));
+	snprintf(want, sizeof(want), "TCP connect %s: Success", addr[0]);
+	CHECK_STR(r[0].output, want);
+	CHECK(r[0].status == CHECK_PASSING);
+	snprintf(want, sizeof(want), "dial tcp %s: connect: connection "
+	    "refused", addr[1]);
+	CHECK_STR(r[1].output, want);
+	CHECK(r[1].status == CHECK_CRITICAL);
+	close(lfd);
+
+	for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		err[0] = '\0';
+		CHECK(check_tcp_start(EV_DEFAULT, bad[k].addr, 0, result_cb,
+		    &r[2], err, sizeof(err)) == NULL);
+		CHECK_STR(err, bad[k].want);
+	}
+
+	/*
+	 * A timeout without leaving loopback: a listener whose accept queue
+	 * is full drops new SYNs, so the connect hangs. If the kernel
+	 * accepts anyway, there is nothing to test.
+	 */
+	full = listen_local(&port, 0);
+	for (i = 0; i < 4; i++) {
+		struct sockaddr_in sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)port);
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		cfd[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		connect(cfd[i], (struct sockaddr *)&sa, sizeof(sa));
+	}
+	usleep(100000);
+	snprintf(addr[2], sizeof(addr[2]), "127.0.0.1:%d", port);
+	memset(&r[2], 0, sizeof(r[2]));
+	CHECK(check_tcp_start(EV_DEFAULT, addr[2], 300 * DUR_MS, result_cb,
+	    &r[2], err, sizeof(err)) != NULL);
+	CHECK(wait_results(&r[2], 1));
+	if (r[2].status == CHECK_PASSING)
+		fprintf(stderr, "test_tcp: the full backlog accepted; "
+		    "timeout not tested\n");
+	else {
+		snprintf(want, sizeof(want), "dial tcp %s: i/o timeout",
+		    addr[2]);
+		CHECK_STR(r[2].output, want);
+	}
+	for (i = 0; i < 4; i++)
+		close(cfd[i]);
+	close(full);
+}
+
 int
 main(void)
 {
 	RUN(test_service_defaults);
 	RUN(test_service_several_checks);
 	RUN(test_standalone_checks);
+	RUN(test_http_tcp_defs);
 	RUN(test_errors);
 	RUN(test_script_gate);
 	RUN(test_duplicates);
@@ -603,5 +1240,12 @@ main(void)
 	RUN(test_status_and_truncate);
 	RUN(test_records);
 	RUN(test_state);
+	RUN(test_http_statuses);
+	RUN(test_http_request);
+	RUN(test_http_body_tail);
+	RUN(test_http_errors);
+	RUN(test_http_cancel);
+	RUN(test_tcp);
+	check_http_shutdown();
 	return TEST_DONE();
 }
