@@ -9,6 +9,8 @@
  *	sync.c		writing to the catalog: registers, status changes,
  *			anti-entropy, deregistering what is gone
  *	state.c		TTL check state kept across restarts
+ *	local.c		definitions registered through the agent API
+ *	agent.c		the agent API's registrations and maintenance
  *	main.c		the daemon: init, reload, the checkd.sock requests
  */
 #ifndef CAIRN_CHECKD_H
@@ -95,6 +97,51 @@ void		 sync_stop(void);
 void		 sync_soon(void);
 void		 sync_status(const struct check *);
 void		 sync_deregister(const char *service_id, const char *check_id);
+
+/* local.c */
+enum { LOCAL_SERVICE = 0, LOCAL_CHECK = 1 };
+/* What a local_put or local_drop changed, to undo or forget it. */
+struct local_old {
+	int		 kind, added, dropped;
+	char		*id, *text;
+	struct jv	*def;
+};
+struct jv	*local_parse(int kind, const void *text, size_t len,
+		    const char **id, char *err, size_t errlen);
+int		 local_has(int kind, const char *id);
+void		 local_put(int kind, const char *id, struct jv *def,
+		    const char *text, size_t len, struct local_old *);
+int		 local_drop(int kind, const char *id, struct local_old *);
+void		 local_undo(struct local_old *);
+void		 local_forget(struct local_old *);
+void		 local_save(int kind, const char *id);
+void		 local_init(const char *data_dir);
+struct jv	**local_roots(int kind, size_t *n);
+const char	*local_id_at(int kind, size_t i);
+const struct jv	*local_def_at(int kind, size_t i);
+void		 local_stop(void);
+
+/* main.c */
+/*
+ * checkd_load - every definition: the config's, then the API's; 0, or
+ * -1 with err
+ */
+int		 checkd_load(struct checks_defs *, const struct config *,
+		    char *err, size_t errlen);
+void		 checkd_apply(struct checks_defs *);
+void		 checkd_reload(struct config *);
+
+/* agent.c: the MSG_AGENT_* registrations and maintenance */
+void		 agent_handle_service_register(struct sconn *,
+		    const struct frame *);
+void		 agent_handle_service_deregister(struct sconn *,
+		    const struct frame *);
+void		 agent_handle_check_register(struct sconn *,
+		    const struct frame *);
+void		 agent_handle_check_deregister(struct sconn *,
+		    const struct frame *);
+void		 agent_handle_maint(struct sconn *, const struct frame *);
+void		 agent_handle_reload(struct sconn *, const struct frame *);
 
 /* state.c */
 void		 state_init(const char *data_dir);

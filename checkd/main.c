@@ -9,8 +9,11 @@
  * checks whose definition did not change keep their state, removed ones
  * stop and are deregistered.
  *
- * Leaves out (later issues): services and checks registered through the
- * agent API, maintenance mode, UDP, gRPC and alias checks.
+ * Services and checks registered through the agent API, and maintenance,
+ * are agent.c's and local.c's: kept in data_dir and loaded after the
+ * config's.
+ *
+ * Leaves out (later issues): UDP, gRPC and alias checks.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -62,7 +65,7 @@ svc_gone(const struct checks_defs *defs, const char *id)
  * one starts afresh; services and checks that are gone are stopped and
  * deregistered.
  */
-static void
+void
 checkd_apply(struct checks_defs *defs)
 {
 	struct checks_defs olddefs = { NULL, 0, NULL, 0 };
@@ -121,6 +124,43 @@ checkd_apply(struct checks_defs *defs)
 	for (i = 0; i < D.nchecks; i++)
 		run_start(D.checks[i]);
 	sync_soon();
+}
+
+/* cat_roots - a followed by b, in a new array (the caller frees it) */
+static struct jv **
+cat_roots(struct jv **a, size_t na, struct jv **b, size_t nb)
+{
+	struct jv **v;
+
+	if ((v = calloc(na + nb + 1, sizeof(*v))) == NULL)
+		log_fatal("out of memory");
+	if (na > 0)
+		memcpy(v, a, na * sizeof(*v));
+	if (nb > 0)
+		memcpy(v + na, b, nb * sizeof(*v));
+	return v;
+}
+
+/* checkd_load - see checkd.h */
+int
+checkd_load(struct checks_defs *defs, const struct config *cfg, char *err,
+    size_t errlen)
+{
+	struct config all = *cfg;
+	struct jv **ls, **lc;
+	size_t nls, nlc;
+	int rc;
+
+	ls = local_roots(LOCAL_SERVICE, &nls);
+	lc = local_roots(LOCAL_CHECK, &nlc);
+	all.services = cat_roots(cfg->services, cfg->nservices, ls, nls);
+	all.nservices = cfg->nservices + nls;
+	all.checks = cat_roots(cfg->checks, cfg->nchecks, lc, nlc);
+	all.nchecks = cfg->nchecks + nlc;
+	rc = checks_load(defs, &all, err, errlen);
+	free(all.services);
+	free(all.checks);
+	return rc;
 }
 
 /* checkd_handle_update - a TTL check's new status (pass/warn/fail/update) */
@@ -200,6 +240,16 @@ static const struct handler checkd_handlers[] = {
 	{ MSG_CHECK_UPDATE, "check.update", checkd_handle_update },
 	{ MSG_AGENT_SERVICES, "agent.services", checkd_handle_services },
 	{ MSG_AGENT_CHECKS, "agent.checks", checkd_handle_checks },
+	{ MSG_AGENT_SERVICE_REGISTER, "agent.service.register",
+	    agent_handle_service_register },
+	{ MSG_AGENT_SERVICE_DEREGISTER, "agent.service.deregister",
+	    agent_handle_service_deregister },
+	{ MSG_AGENT_CHECK_REGISTER, "agent.check.register",
+	    agent_handle_check_register },
+	{ MSG_AGENT_CHECK_DEREGISTER, "agent.check.deregister",
+	    agent_handle_check_deregister },
+	{ MSG_AGENT_MAINT, "agent.maint", agent_handle_maint },
+	{ MSG_AGENT_RELOAD, "agent.reload", agent_handle_reload },
 	{ 0, NULL, NULL }
 };
 
@@ -212,7 +262,8 @@ checkd_init(struct ev_loop *loop, struct config *cfg, char *err,
 
 	D.loop = loop;
 	srand48((long)time(NULL) ^ (long)getpid());
-	if (checks_load(&defs, cfg, err, errlen) < 0)
+	local_init(cfg->data_dir);
+	if (checkd_load(&defs, cfg, err, errlen) < 0)
 		return -1;
 	D.node.node = xstrdup(cfg->node_name);
 	D.node.node_id = xstrdup(cfg->node_id);
@@ -235,13 +286,13 @@ checkd_init(struct ev_loop *loop, struct config *cfg, char *err,
 	return 0;
 }
 
-static void
+void
 checkd_reload(struct config *cfg)
 {
 	struct checks_defs defs;
 	char err[1024];
 
-	if (checks_load(&defs, cfg, err, sizeof(err)) < 0) {
+	if (checkd_load(&defs, cfg, err, sizeof(err)) < 0) {
 		log_error("reload: %s; keeping the current definitions", err);
 		return;
 	}
@@ -262,6 +313,7 @@ checkd_stop(void)
 
 	server_stop(&D.srv);
 	sync_stop();
+	local_stop();
 	for (i = 0; i < D.nchecks; i++)
 		run_free(D.checks[i]);
 	/* After the runs: each HTTP one held a handle in curl's multi. */
@@ -290,9 +342,10 @@ static const struct daemon_spec checkd_spec = {
 "catalog in step through cairn-raftd, or on a client agent through a\n"
 "server's RPC port (a full anti-entropy pass every 60s, and every status\n"
 "change at once).\n"
-"Answers TTL updates and the agent's view of its services and checks on\n"
-"run_dir/checkd.sock. SIGHUP reloads the definitions; unchanged checks\n"
-"keep their state.\n",
+"Answers TTL updates, registrations and maintenance through the agent API\n"
+"(kept in data_dir/services and data_dir/checks), and the agent's view of\n"
+"its services and checks, on run_dir/checkd.sock. SIGHUP reloads the\n"
+"definitions; unchanged checks keep their state.\n",
 	.init = checkd_init,
 	.stop = checkd_stop,
 	.reload = checkd_reload,

@@ -294,6 +294,19 @@ daemon_term_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	ev_break(loop, EVBREAK_ALL);
 }
 
+/* daemon_config - see daemon.h */
+int
+daemon_config(struct config *cfg, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (daemon_parse_flags(daemon_argc, daemon_argv, cfg, err,
+	    errlen) < 0) {
+		config_free(cfg);
+		return -1;
+	}
+	return 0;
+}
+
 /* daemon_hup_cb - re-read the config the daemon was started with */
 static void
 daemon_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -305,11 +318,8 @@ daemon_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_info("SIGHUP: nothing to reload");
 		return;
 	}
-	memset(&cfg, 0, sizeof(cfg));
-	if (daemon_parse_flags(daemon_argc, daemon_argv, &cfg, err,
-	    sizeof(err)) < 0) {
+	if (daemon_config(&cfg, err, sizeof(err)) < 0) {
 		log_error("reload failed, keeping the old config: %s", err);
-		config_free(&cfg);
 		return;
 	}
 	log_info("SIGHUP: reloading configuration");

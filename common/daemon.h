@@ -36,6 +36,11 @@ uint64_t daemon_now_ms(void);
 void	daemon_stop(void);
 
 /* daemon_sock_path - "<run_dir>/<name>.sock" */
+/*
+ * daemon_config - the config read again from the flags and files the
+ * daemon was started with (as SIGHUP does); -1 with err. config_free it.
+ */
+int	daemon_config(struct config *, char *err, size_t errlen);
 void	daemon_sock_path(const struct config *, const char *name,
 	    char *out, size_t n);
 

@@ -199,6 +199,21 @@ enum msg_type {
 					   listed) */
 	MSG_AGENT_CHECKS = 402,		/* -> nothing <- A_CHECK_REC{check, plus
 					   its service's A_TAG...}... */
+	/*
+	 * Registrations through the agent API (checkd/local.c). A_DATA is
+	 * Consul's JSON definition, read as a config file's; checkd keeps
+	 * it in data_dir, so it survives restarts. <- nothing, or 400 with
+	 * the reason (file:line:col into the body), 404 for an unknown ID.
+	 */
+	MSG_AGENT_SERVICE_REGISTER = 403, /* -> A_DATA [A_FLAGS 1: replace
+					   existing checks] */
+	MSG_AGENT_SERVICE_DEREGISTER = 404, /* -> A_SERVICE_ID */
+	MSG_AGENT_CHECK_REGISTER = 405,	/* -> A_DATA */
+	MSG_AGENT_CHECK_DEREGISTER = 406, /* -> A_CHECK_ID */
+	MSG_AGENT_MAINT = 407,		/* -> A_RESULT (u8 enable) [A_NOTES
+					   reason] [A_SERVICE_ID] */
+	MSG_AGENT_RELOAD = 408,		/* -> nothing: read the definitions
+					   again, as SIGHUP does */
 };
 
 /*

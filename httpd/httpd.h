@@ -141,6 +141,14 @@ void	json_session(struct json *, const struct attr *rec);
 void	json_kv_entry(struct json *, const struct attr *entry);
 /* api_txn.c */
 void	api_txn(struct http_req *, const char *);
+/* api_agent_local.c */
+void	api_agent_service_register(struct http_req *, const char *);
+void	api_agent_service_deregister(struct http_req *, const char *);
+void	api_agent_check_register(struct http_req *, const char *);
+void	api_agent_check_deregister(struct http_req *, const char *);
+void	api_agent_maintenance(struct http_req *, const char *);
+void	api_agent_service_maintenance(struct http_req *, const char *);
+void	api_agent_reload(struct http_req *, const char *);
 /* api_event.c */
 void	api_event_fire(struct http_req *, const char *);
 void	api_event_list(struct http_req *, const char *);
