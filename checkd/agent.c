@@ -339,6 +339,56 @@ out:
 	free(why);
 }
 
+/*
+ * agent_reap - a service whose check has been critical for longer than
+ * its deregister_critical_service_after is deregistered, as Consul's
+ * reapServices does. One a turn: each deregistration reloads the set.
+ */
+void
+agent_reap(void)
+{
+	struct change ch = { .n = 0 };
+	const struct check *c;
+	struct config cfg;
+	char err[1024], *sid;
+	static char warned[256];
+	size_t i;
+
+	for (i = 0; i < D.nchecks; i++) {
+		c = D.checks[i];
+		if (c->def.dereg_after <= 0 || c->critical_since == 0 ||
+		    c->def.service_id[0] == '\0' ||
+		    ev_now(D.loop) - c->critical_since <
+		    (double)c->def.dereg_after / 1e9)
+			continue;
+		if (!local_has(LOCAL_SERVICE, c->def.service_id)) {
+			if (strcmp(warned, c->def.service_id) != 0)
+				log_warn("check \"%.100s\" is past its "
+				    "deregister_critical_service_after, but "
+				    "service \"%.100s\" is defined in a config "
+				    "file: remove it there", c->def.id,
+				    c->def.service_id);
+			snprintf(warned, sizeof(warned), "%s",
+			    c->def.service_id);
+			continue;
+		}
+		if (daemon_config(&cfg, err, sizeof(err)) < 0)
+			return;
+		sid = xstrdup(c->def.service_id);
+		log_info("check \"%.100s\" has been critical for more than "
+		    "its deregister_critical_service_after; deregistering "
+		    "service \"%.100s\"", c->def.id, sid);
+		local_drop(LOCAL_SERVICE, sid, &ch.old[ch.n++]);
+		drop_checks_of(&ch, sid);
+		if (change_try(&ch, &cfg, err, sizeof(err)) < 0)
+			log_error("deregistering service \"%.100s\": %s", sid,
+			    err);
+		config_free(&cfg);
+		free(sid);
+		return;
+	}
+}
+
 /* agent_handle_reload - /v1/agent/reload: as SIGHUP to checkd */
 void
 agent_handle_reload(struct sconn *sc, const struct frame *f)

@@ -40,6 +40,7 @@ struct check {
 	struct check_tcp	*tcp;
 	int			 started;
 	int			 fresh;		/* no result written yet */
+	ev_tstamp		 critical_since;	/* 0 when not critical */
 };
 
 struct checkd {
@@ -142,6 +143,8 @@ void		 agent_handle_check_deregister(struct sconn *,
 		    const struct frame *);
 void		 agent_handle_maint(struct sconn *, const struct frame *);
 void		 agent_handle_reload(struct sconn *, const struct frame *);
+/* agent_reap - deregister_critical_service_after, from a 1 s timer */
+void		 agent_reap(void);
 
 /* state.c */
 void		 state_init(const char *data_dir);

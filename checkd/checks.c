@@ -52,7 +52,7 @@ static const char *const check_keys[] = {
 
 /* Features a check may ask for that cairn does not have: warned about. */
 static const char *const check_ignored[] = {
-	"deregister_critical_service_after", "success_before_passing",
+	"success_before_passing",
 	"failures_before_warning", "failures_before_critical",
 	"output_max_size", NULL
 };
@@ -363,6 +363,8 @@ check_parse(const struct config *cfg, const struct src *s,
 	    get_str(s, "docker_container_id", &docker, err, errlen) < 0 ||
 	    get_dur(s, "interval", &c->interval, err, errlen) < 0 ||
 	    get_dur(s, "timeout", &c->timeout, err, errlen) < 0 ||
+	    get_dur(s, "deregister_critical_service_after", &c->dereg_after,
+	    err, errlen) < 0 ||
 	    get_dur(s, "ttl", &c->ttl, err, errlen) < 0 ||
 	    get_str(s, "http", &http, err, errlen) < 0 ||
 	    get_str(s, "tcp", &tcp, err, errlen) < 0 ||
@@ -862,6 +864,7 @@ checks_def_equal(const struct check_def *a, const struct check_def *b)
 	    strv_eq(a->args, a->nargs, b->args, b->nargs) &&
 	    str_eq(a->script, b->script) && a->interval == b->interval &&
 	    a->timeout == b->timeout && a->ttl == b->ttl &&
+	    a->dereg_after == b->dereg_after &&
 	    a->status == b->status && str_eq(a->http, b->http) &&
 	    str_eq(a->method, b->method) &&
 	    strv_eq(a->hdr_names, a->nhdrs, b->hdr_names, b->nhdrs) &&

@@ -63,6 +63,8 @@ struct check_def {
 	int64_t		 interval;	/* ns; 0 for TTL checks */
 	int64_t		 timeout;	/* ns; 0: the check type's default */
 	int64_t		 ttl;		/* ns; TTL checks only */
+	int64_t		 dereg_after;	/* ns critical before the service is
+					   deregistered; 0 never */
 	const char	*status;	/* initial: one of CHECKS_* */
 	char		*where;		/* "file:line:col" for log lines */
 	/* HTTP checks; NULL, 0 or empty for the others. */

@@ -126,6 +126,14 @@ checkd_apply(struct checks_defs *defs)
 	sync_soon();
 }
 
+static ev_timer reap_timer;
+
+static void
+reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	agent_reap();
+}
+
 /* cat_roots - a followed by b, in a new array (the caller frees it) */
 static struct jv **
 cat_roots(struct jv **a, size_t na, struct jv **b, size_t nb)
@@ -281,6 +289,8 @@ checkd_init(struct ev_loop *loop, struct config *cfg, char *err,
 	}
 	sync_init(cfg);
 	checkd_apply(&defs);
+	ev_timer_init(&reap_timer, reap_cb, 1.0, 1.0);
+	ev_timer_start(loop, &reap_timer);
 	log_info("node %s: %zu services, %zu checks; listening on %s",
 	    D.node.node, D.nsvcs, D.nchecks, sock);
 	return 0;
@@ -312,6 +322,7 @@ checkd_stop(void)
 	size_t i;
 
 	server_stop(&D.srv);
+	ev_timer_stop(D.loop, &reap_timer);
 	sync_stop();
 	local_stop();
 	for (i = 0; i < D.nchecks; i++)

@@ -240,6 +240,10 @@ run_set(struct check *c, const char *status, const char *output)
 	if ((status = checks_status(status)) == NULL)
 		log_panic("run_set: not a status");
 	c->status = status;
+	if (status != CHECKS_CRITICAL)
+		c->critical_since = 0;
+	else if (c->critical_since == 0)
+		c->critical_since = ev_now(D.loop);
 	/*
 	 * The first result is written even when the status stays: the
 	 * register before it carried no output (after a restart the

@@ -171,3 +171,25 @@ def test_reload_reads_new_config(agent):
 def test_bad_requests(agent, path, body, code, text):
     got, reply = agent.request("PUT", path, body)
     assert got == code and text in reply, (got, reply)
+
+
+def test_deregister_critical_service_after(agent):
+    """A service whose check stays critical past the check's
+    deregister_critical_service_after is deregistered (Consul reaps at 1
+    minute at the shortest; cairn honours the value given)."""
+    body = {"Name": "reaped", "ID": "reaped1", "Check": {
+        "TTL": "30s", "DeregisterCriticalServiceAfter": "2s"}}
+    keep = {"Name": "kept", "ID": "kept1", "Check": {"TTL": "30s"}}
+    for b in (body, keep):
+        code, _ = agent.request("PUT", "/v1/agent/service/register",
+                                json.dumps(b).encode())
+        assert code == 200
+    c = client(agent)
+    c.agent.check.ttl_fail("service:reaped1")
+    c.agent.check.ttl_fail("service:kept1")
+    wait_for(lambda: "reaped1" not in c.agent.services(),
+             "the critical service reaped")
+    wait_for(lambda: c.catalog.service("reaped")[1] == [],
+             "reaped1 gone from the catalog")
+    assert "kept1" in c.agent.services()
+    c.agent.service.deregister("kept1")
