@@ -9,7 +9,9 @@
  * register that changes nothing, so a full pass is cheap. A status change
  * is written at once as OP_CHECK_STATUS.
  *
- * A full pass runs every 60 s, just after each (re)connection to raftd
+ * A full pass runs every 60 s (Consul's ae_interval, which may set it:
+ * a bad value is warned about and the default kept), just after each
+ * (re)connection to raftd
  * or kvd, and 5 s after a write failed. It also reads this node's
  * services from kvd (MSG_CAT_NODE) and their checks (MSG_HEALTH_SERVICE,
  * which lists node checks with each instance) and deregisters what is no
@@ -34,6 +36,8 @@
 
 #include "checkd.h"
 #include "daemon.h"
+#include "duration.h"
+#include "jv.h"
 #include "log.h"
 #include "msg.h"
 
@@ -473,10 +477,22 @@ sync_up(struct rpc *r)
 void
 sync_init(const struct config *cfg)
 {
+	double every = SYNC_INTERVAL;
 	char path[4200];
+	struct jv *v;
+	int64_t ns;
 
 	memset(&S, 0, sizeof(S));
-	ev_timer_init(&S.pass, pass_cb, SYNC_INTERVAL, SYNC_INTERVAL);
+	if ((v = config_raw(cfg, "ae_interval")) != NULL) {
+		if (v->type == JV_STR && duration_parse(v->str, &ns) == 0 &&
+		    ns >= DUR_S)
+			every = (double)ns / DUR_S;
+		else
+			log_warn("%s:%d:%d: ae_interval: expected a duration of "
+			    "1s or more; using %.0fs", v->file, v->line, v->col,
+			    every);
+	}
+	ev_timer_init(&S.pass, pass_cb, every, every);
 	ev_timer_init(&S.soon, pass_cb, SYNC_SOON, 0.0);
 	ev_timer_init(&S.retry, pass_cb, SYNC_RETRY, 0.0);
 	ev_timer_start(D.loop, &S.pass);

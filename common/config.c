@@ -133,6 +133,7 @@ static const struct cfg_key cfg_top[] = {
 	{ "raft_snapshot_interval", CFG_RAW,	0, 0, NULL },
 	{ "raft_trailing_logs",	CFG_RAW,	0, 0, NULL },
 	{ "session_ttl_min",	CFG_RAW,	0, 0, NULL },	/* kvd */
+	{ "ae_interval",	CFG_RAW,	0, 0, NULL },	/* checkd */
 	{ "retry_interval",	CFG_RAW,	0, 0, NULL },	/* gossipd */
 	{ "retry_max",		CFG_RAW,	0, 0, NULL },
 	{ "leave_on_terminate",	CFG_RAW,	0, 0, NULL },

@@ -12,6 +12,12 @@ import pytest
 
 from conftest import wait_for
 
+# ae_interval (Consul's, for tests) makes the anti-entropy pass quick.
+AGENT_CONFIG = {
+    "ae.json": json.dumps({"ae_interval": "2s", "service": {
+        "name": "aesvc", "port": 4000, "check": {"ttl": "300s"}}}),
+}
+
 
 def client(agent):
     return consul.Consul(host=agent.addr, port=agent.http)
@@ -193,3 +199,24 @@ def test_deregister_critical_service_after(agent):
              "reaped1 gone from the catalog")
     assert "kept1" in c.agent.services()
     c.agent.service.deregister("kept1")
+
+
+def test_anti_entropy_repairs_the_catalog(agent):
+    """The catalog changed behind the agent's back is put right by the
+    next full pass: a deregistered service comes back, and a check status
+    written by someone else goes back to the agent's."""
+    c = client(agent)
+    wait_for(lambda: c.catalog.service("aesvc")[1], "aesvc registered")
+    assert c.catalog.deregister(agent.node, service_id="aesvc") is True
+    assert c.catalog.service("aesvc")[1] == []
+    wait_for(lambda: c.catalog.service("aesvc")[1], "aesvc back")
+    # the agent says critical (no TTL update yet); someone writes passing
+    body = {"Node": agent.node, "Address": agent.addr,
+            "Service": {"Service": "aesvc", "Port": 4000},
+            "Check": {"CheckID": "service:aesvc", "Name": "x",
+                      "Status": "passing", "ServiceID": "aesvc"}}
+    assert agent.request("PUT", "/v1/catalog/register",
+                         json.dumps(body).encode()) == (200, b"true")
+    assert checks_of(c, agent.node)["service:aesvc"]["Status"] == "passing"
+    wait_for(lambda: checks_of(c, agent.node)["service:aesvc"]["Status"]
+             == "critical", "the agent's status back in the catalog")
