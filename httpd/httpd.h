@@ -141,6 +141,8 @@ void	json_session(struct json *, const struct attr *rec);
 void	json_kv_entry(struct json *, const struct attr *entry);
 /* api_txn.c */
 void	api_txn(struct http_req *, const char *);
+/* api_metrics.c */
+void	api_agent_metrics(struct http_req *, const char *);
 /* api_agent_local.c */
 void	api_agent_service_register(struct http_req *, const char *);
 void	api_agent_service_deregister(struct http_req *, const char *);

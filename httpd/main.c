@@ -50,6 +50,7 @@ static const struct route routes[] = {
 	{ "/v1/agent/check/deregister/", 1, api_agent_check_deregister },
 	{ "/v1/agent/maintenance",	0, api_agent_maintenance },
 	{ "/v1/agent/reload",		0, api_agent_reload },
+	{ "/v1/agent/metrics",		0, api_agent_metrics },
 	{ "/v1/agent/check/pass/",	1, api_agent_check_pass },
 	{ "/v1/agent/check/warn/",	1, api_agent_check_warn },
 	{ "/v1/agent/check/fail/",	1, api_agent_check_fail },

@@ -220,3 +220,25 @@ def test_anti_entropy_repairs_the_catalog(agent):
     assert checks_of(c, agent.node)["service:aesvc"]["Status"] == "passing"
     wait_for(lambda: checks_of(c, agent.node)["service:aesvc"]["Status"]
              == "critical", "the agent's status back in the catalog")
+
+
+def test_metrics(agent):
+    code, body = agent.request("GET", "/v1/agent/metrics")
+    assert code == 200
+    m = json.loads(body)
+    assert set(m) == {"Timestamp", "Gauges", "Points", "Counters",
+                      "Samples"}
+    g = {x["Name"]: x["Value"] for x in m["Gauges"]}
+    assert g["consul.raft.leader"] == 1 and g["consul.raft.peers"] == 1
+    assert g["consul.raft.applied_index"] >= 1
+    assert g["consul.serf.members.alive"] == 1
+    checks = client(agent).agent.checks()
+    assert g["consul.agent.checks.passing"] + \
+        g["consul.agent.checks.warning"] + \
+        g["consul.agent.checks.critical"] == len(checks)
+    code, text = agent.request("GET", "/v1/agent/metrics?format=prometheus")
+    assert code == 200
+    lines = text.decode().splitlines()
+    assert "# TYPE consul_raft_leader gauge" in lines
+    assert "consul_raft_leader 1" in lines
+    assert agent.request("PUT", "/v1/agent/metrics")[0] == 405
