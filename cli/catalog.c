@@ -142,66 +142,6 @@ catalog_strcmp(const void *a, const void *b)
 }
 
 /*
- * catalog_flag_values - every value given for the flag called name, in
- * order, into vals (room for argc). Go's flag package keeps each for a
- * repeatable flag, which cli_flags_parse does not, so the arguments are
- * walked here with its grammar: stop at the first non-flag or "--", a
- * non-boolean flag without "=" takes the next argument. The caller has
- * run cli_flags_parse already, so every flag seen is in tabs.
- */
-static size_t
-catalog_flag_values(int argc, char **argv,
-    const struct cli_flag *const *tabs, const char *name, char **vals)
-{
-	const struct cli_flag *f, *found;
-	const char *s, *fname, *eq;
-	size_t i, len, n = 0;
-	int a;
-
-	for (a = 0; a < argc; a++) {
-		s = argv[a];
-		if (s[0] != '-' || s[1] == '\0' || strcmp(s, "--") == 0)
-			break;
-		fname = s[1] == '-' ? s + 2 : s + 1;
-		len = strcspn(fname, "=");
-		eq = fname[len] == '=' ? fname + len + 1 : NULL;
-		found = NULL;
-		for (i = 0; tabs[i] != NULL && found == NULL; i++)
-			for (f = tabs[i]; f->name != NULL; f++)
-				if (strlen(f->name) == len &&
-				    strncmp(f->name, fname, len) == 0) {
-					found = f;
-					break;
-				}
-		if (found == NULL)
-			break;
-		if (found->kind == CLI_BOOL)
-			continue;
-		if (eq == NULL) {
-			if (a + 1 >= argc)
-				break;
-			eq = argv[++a];
-		}
-		if (strcmp(found->name, name) == 0)
-			vals[n++] = (char *)eq;
-	}
-	return n;
-}
-
-/* catalog_keycmp - qsort: "k=v" strings by their keys */
-static int
-catalog_keycmp(const void *a, const void *b)
-{
-	const char *x = *(char *const *)a, *y = *(char *const *)b;
-	size_t xl = strcspn(x, "="), yl = strcspn(y, "=");
-	int c = memcmp(x, y, xl < yl ? xl : yl);
-
-	if (c != 0)
-		return c;
-	return xl < yl ? -1 : xl > yl;
-}
-
-/*
  * catalog_meta_query - append "node-meta=k:v" for each -node-meta k=v,
  * joined by '&' to what q holds, sorted by key and with a repeated key's
  * last value kept, as Consul's map of them (and url.Values.Encode) has
@@ -224,13 +164,13 @@ catalog_meta_query(struct buf *q, char **vals, size_t n, char *err,
 	/* Drop each value a later one with the same key replaces. */
 	for (i = 0; i < n; i++) {
 		for (j = i + 1; j < n; j++)
-			if (catalog_keycmp(&vals[i], &vals[j]) == 0)
+			if (cli_keycmp(&vals[i], &vals[j]) == 0)
 				break;
 		if (j == n)
 			vals[kept++] = vals[i];
 	}
 	if (kept > 0)
-		qsort(vals, kept, sizeof(*vals), catalog_keycmp);
+		qsort(vals, kept, sizeof(*vals), cli_keycmp);
 	buf_init(&kv);
 	for (i = 0; i < kept; i++) {
 		klen = strcspn(vals[i], "=");
@@ -248,35 +188,23 @@ catalog_meta_query(struct buf *q, char **vals, size_t n, char *err,
 }
 
 /*
- * catalog_parse - the flags; -1 with *rc set when the command is done:
- * help on stdout (0), or a bad flag's error and the help on stderr (1).
- * After the flags, any argument is Consul's "Too many arguments".
+ * catalog_parse - the flags, as cli_flags_usage; after them any argument
+ * is Consul's "Too many arguments"
  */
 static int
 catalog_parse(int argc, char **argv, const char *help,
     const struct cli_flag *const *tabs, int *rc)
 {
-	struct buf b;
-	char err[512];
 	int r;
 
-	r = cli_flags_parse(argc, argv, tabs, err, sizeof(err));
-	if (r >= 0 && r < argc) {
+	if ((r = cli_flags_usage(argc, argv, help, tabs, catalog_titles,
+	    rc)) >= 0 && r < argc) {
 		fprintf(stderr, "Too many arguments (expected 0, got %d)\n",
 		    argc - r);
 		*rc = 1;
 		return -1;
 	}
-	if (r >= 0)
-		return r;
-	buf_init(&b);
-	if (r == -1)
-		buf_printf(&b, "%s\n", err);
-	cli_usage(&b, help, tabs, catalog_titles);
-	cli_write(r == -2 ? stdout : stderr, &b);
-	buf_free(&b);
-	*rc = r == -2 ? 0 : 1;
-	return -1;
+	return r;
 }
 
 /* catalog_flag_error - a flag value found bad after parsing: as Go's */
@@ -521,7 +449,7 @@ catalog_nodes(int argc, char **argv)
 		return rc;
 	if ((vals = calloc((size_t)argc + 1, sizeof(*vals))) == NULL)
 		log_fatal("out of memory");
-	nv = catalog_flag_values(argc, argv, tabs, "node-meta", vals);
+	nv = cli_flag_values(argc, argv, tabs, "node-meta", vals);
 	buf_init(&q);
 	buf_init(&path);
 	buf_init(&out);
@@ -778,7 +706,7 @@ catalog_services(int argc, char **argv)
 		return rc;
 	if ((vals = calloc((size_t)argc + 1, sizeof(*vals))) == NULL)
 		log_fatal("out of memory");
-	nv = catalog_flag_values(argc, argv, tabs, "node-meta", vals);
+	nv = cli_flag_values(argc, argv, tabs, "node-meta", vals);
 	buf_init(&q);
 	buf_init(&path);
 	buf_init(&out);

@@ -54,6 +54,24 @@ int	cli_flags_parse(int argc, char **argv,
  * title, Consul's layout: "  -name=<arg>" and the help wrapped at 80
  * columns, indented 5.
  */
+/*
+ * cli_flags_usage - cli_flags_parse, and when the command is done there:
+ * help on stdout (*rc 0), or the bad flag's error and the help on
+ * stderr (*rc 1), returning -1
+ */
+int	cli_flags_usage(int argc, char **argv, const char *help,
+	    const struct cli_flag *const *tabs, const char *const *titles,
+	    int *rc);
+/*
+ * cli_flag_values - every value given for the flag called name, in
+ * order, into vals (room for argc). Go's flag package keeps each for a
+ * repeatable flag, which cli_flags_parse does not, so the arguments are
+ * walked again with its grammar (the caller has parsed them already)
+ */
+size_t	cli_flag_values(int argc, char **argv,
+	    const struct cli_flag *const *tabs, const char *name, char **vals);
+/* cli_keycmp - qsort: "k=v" strings by their keys */
+int	cli_keycmp(const void *, const void *);
 void	cli_usage(struct buf *, const char *text,
 	    const struct cli_flag *const *tabs, const char *const *titles);
 /* cli_wrap - append s word-wrapped to width, each line indented by ind */
@@ -326,6 +344,16 @@ int	event_main(int argc, char **argv);
 /* watch.c: `cairn watch`. */
 int	watch_main(int argc, char **argv);
 int	lock_main(int argc, char **argv);	/* lock.c: `cairn lock` */
+
+/* maint.c: `cairn maint`, node and service maintenance mode. */
+int	maint_main(int argc, char **argv);
+
+/* services.c: `cairn services register|deregister`. */
+int	services_main(int argc, char **argv);
+
+/* agent_cmds.c: `cairn reload` and `cairn info`. */
+int	reload_main(int argc, char **argv);
+int	info_main(int argc, char **argv);
 
 /* json_get.c: typed reads of API answers */
 yajl_val	 cli_json_parse(const char *, size_t, char *err, size_t errlen);

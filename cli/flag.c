@@ -260,3 +260,77 @@ cli_write(FILE *fp, struct buf *b)
 		return -1;
 	return fflush(fp) == EOF ? -1 : 0;
 }
+
+/* cli_flags_usage - see cli.h */
+int
+cli_flags_usage(int argc, char **argv, const char *help,
+    const struct cli_flag *const *tabs, const char *const *titles, int *rc)
+{
+	struct buf b;
+	char err[512];
+	int r;
+
+	if ((r = cli_flags_parse(argc, argv, tabs, err, sizeof(err))) >= 0)
+		return r;
+	buf_init(&b);
+	if (r == -1)
+		buf_printf(&b, "%s\n", err);
+	cli_usage(&b, help, tabs, titles);
+	cli_write(r == -2 ? stdout : stderr, &b);
+	buf_free(&b);
+	*rc = r == -2 ? 0 : 1;
+	return -1;
+}
+
+/* cli_flag_values - see cli.h */
+size_t
+cli_flag_values(int argc, char **argv, const struct cli_flag *const *tabs,
+    const char *name, char **vals)
+{
+	const struct cli_flag *f, *found;
+	const char *s, *fname, *eq;
+	size_t i, len, n = 0;
+	int a;
+
+	for (a = 0; a < argc; a++) {
+		s = argv[a];
+		if (s[0] != '-' || s[1] == '\0' || strcmp(s, "--") == 0)
+			break;
+		fname = s[1] == '-' ? s + 2 : s + 1;
+		len = strcspn(fname, "=");
+		eq = fname[len] == '=' ? fname + len + 1 : NULL;
+		found = NULL;
+		for (i = 0; tabs[i] != NULL && found == NULL; i++)
+			for (f = tabs[i]; f->name != NULL; f++)
+				if (strlen(f->name) == len &&
+				    strncmp(f->name, fname, len) == 0) {
+					found = f;
+					break;
+				}
+		if (found == NULL)
+			break;
+		if (found->kind == CLI_BOOL)
+			continue;
+		if (eq == NULL) {
+			if (a + 1 >= argc)
+				break;
+			eq = argv[++a];
+		}
+		if (strcmp(found->name, name) == 0)
+			vals[n++] = (char *)eq;
+	}
+	return n;
+}
+
+/* cli_keycmp - qsort: "k=v" strings by their keys */
+int
+cli_keycmp(const void *a, const void *b)
+{
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	size_t xl = strcspn(x, "="), yl = strcspn(y, "=");
+	int c = memcmp(x, y, xl < yl ? xl : yl);
+
+	if (c != 0)
+		return c;
+	return xl < yl ? -1 : xl > yl;
+}
