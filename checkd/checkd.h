@@ -41,6 +41,7 @@ struct check {
 	int			 started;
 	int			 fresh;		/* no result written yet */
 	ev_tstamp		 critical_since;	/* 0 when not critical */
+	int			 in_catalog;	/* a register carried it */
 };
 
 struct checkd {

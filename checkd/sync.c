@@ -11,13 +11,15 @@
  *
  * A full pass runs every 60 s (Consul's ae_interval, which may set it:
  * a bad value is warned about and the default kept), just after each
- * (re)connection to raftd
- * or kvd, and 5 s after a write failed. It also reads this node's
- * services from kvd (MSG_CAT_NODE) and their checks (MSG_HEALTH_SERVICE,
- * which lists node checks with each instance) and deregisters what is no
- * longer defined, except the "consul" service and serfHealth, which the
- * servers own. While raftd or kvd is away the checks keep running; the
- * pass on reconnect catches up.
+ * (re)connection to raftd or kvd, and 5 s after a write failed. It first
+ * reads what the catalog has of this node (MSG_CAT_NODE, and its checks
+ * with MSG_HEALTH_CHECKS), then registers only the services (or the node)
+ * whose records differ from what this agent would write, and deregisters
+ * what is no longer defined, except the "consul" service and serfHealth,
+ * which the servers own. So a pass at rest writes nothing. Without the
+ * catalog's view (kvd away, a read failed) it registers everything and
+ * removes nothing. While raftd or kvd is away the checks keep running;
+ * the pass on reconnect catches up.
  *
  * On a client agent raftd and kvd are one connection to a server's RPC
  * port (common/servers): the server forwards writes to the leader, and
@@ -26,8 +28,7 @@
  * which is right however old the view is.
  *
  * Leaves out: Consul's deferred output-only sync (check_update_interval;
- * here output reaches the catalog with the next pass), and stale node
- * checks on a node with no services at all (kvd has no node-checks read).
+ * here output reaches the catalog with the next pass).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,8 +56,6 @@ static struct {
 	int		 failing;	/* writes fail: a daemon is away */
 	int		 stopping;
 	unsigned	 gen;		/* pass number */
-	char		**seen;	/* "kind:id" handled in this pass */
-	size_t		 nseen;
 } S;
 
 /* One write in flight: what it was, for the log line of its failure. */
@@ -65,52 +64,21 @@ struct wr {
 	char	 what[240];
 };
 
-/* One catalog read in flight. */
-struct rd {
-	unsigned gen;
+/*
+ * A pass: what the catalog has of this node (MSG_CAT_NODE) and its
+ * checks (MSG_HEALTH_CHECKS), both read before anything is written.
+ */
+struct pass {
+	unsigned	 gen;
+	int		 pending;	/* reads not answered yet */
+	int		 failed;	/* a read failed: write everything */
+	struct buf	 node, checks;	/* the replies' bodies */
 };
 
+/* A stored catalog record: two index attributes, then the body as sent. */
+#define REC_IDX_LEN	(2 * (ATTR_HDR_LEN + 8))
+
 static void	sync_full(void);
-
-/* seen_has - kind:id was handled in this pass */
-static int
-seen_has(const char *kind, const char *id, size_t idlen)
-{
-	size_t i, klen = strlen(kind);
-
-	for (i = 0; i < S.nseen; i++)
-		if (strncmp(S.seen[i], kind, klen) == 0 &&
-		    S.seen[i][klen] == ':' &&
-		    strlen(S.seen[i] + klen + 1) == idlen &&
-		    memcmp(S.seen[i] + klen + 1, id, idlen) == 0)
-			return 1;
-	return 0;
-}
-
-/* seen - 1 if kind:id was handled in this pass; else remember it */
-static int
-seen(const char *kind, const char *id)
-{
-	char *key;
-
-	if (seen_has(kind, id, strlen(id)))
-		return 1;
-	if ((S.seen = realloc(S.seen, (S.nseen + 1) * sizeof(*S.seen))) ==
-	    NULL || asprintf(&key, "%s:%s", kind, id) < 0)
-		log_fatal("out of memory");
-	S.seen[S.nseen++] = key;
-	return 0;
-}
-
-/* seen_reset - a new pass */
-static void
-seen_reset(void)
-{
-	while (S.nseen > 0)
-		free(S.seen[--S.nseen]);
-	free(S.seen);
-	S.seen = NULL;
-}
 
 /* retry_later - a full pass after SYNC_RETRY, unless one is due */
 static void
@@ -261,6 +229,9 @@ sync_status(const struct check *c)
 {
 	struct buf b;
 
+	/* Not registered yet: the first pass's register carries it. */
+	if (!c->in_catalog)
+		return;
 	buf_init(&b);
 	attr_put_u32(&b, A_OP, OP_CHECK_STATUS);
 	attr_put_str(&b, A_NODE, D.node.node);
@@ -294,161 +265,242 @@ defined_check(const char *id)
 	return strcmp(id, SERF_CHECK) == 0 || checkd_find(id) != NULL;
 }
 
-/* read_failed - a catalog read failed: the next pass tries again */
+/* body_eq - a stored record (indexes first) holds exactly body */
 static int
-read_failed(const char *what, const struct frame *f, const char *err)
+body_eq(const struct attr *stored, const void *body, size_t len)
 {
-	char msg[512];
-
-	if (f == NULL)
-		log_debug("reading %s from kvd: %s", what, err);
-	else if (f->flags & FRAME_ERROR)
-		log_warn("reading %s from kvd: %s", what,
-		    frame_error_text(f, msg, sizeof(msg)));
-	else
-		return 0;
-	return 1;
+	return stored->len == REC_IDX_LEN + len &&
+	    memcmp(stored->val + REC_IDX_LEN, body, len) == 0;
 }
 
-/* health_done - remove checks on this node that are no longer defined */
-static void
-health_done(void *arg, const struct frame *f, const char *err)
+/* rec_same - the nested record of type in ours equals stored */
+static int
+rec_same(const struct buf *ours, uint16_t type, const struct attr *stored)
 {
-	struct rd *r = arg;
-	struct attr tab[ATTR_TAB], nt[ATTR_TAB], ct[ATTR_TAB], a;
-	struct attr_iter it, eit;
-	char id[512];
+	struct attr tab[ATTR_TAB];
 
-	if (S.stopping || r->gen != S.gen ||
-	    read_failed("this node's checks", f, err)) {
-		free(r);
-		return;
+	if (stored == NULL || attr_index(buf_head(ours), buf_used(ours), tab,
+	    ATTR_TAB) < 0 || !attr_present(&tab[type]))
+		return 0;
+	return body_eq(stored, tab[type].val, tab[type].len);
+}
+
+/* find_rec - the record of type in a reply whose attribute id is id */
+static const struct attr *
+find_rec(const struct buf *reply, uint16_t type, uint16_t idtype,
+    const char *id, struct attr *out)
+{
+	struct attr tab[ATTR_TAB], a;
+	struct attr_iter it;
+
+	attr_iter_init(&it, buf_head(reply), buf_used(reply));
+	while (attr_next(&it, &a) == 1)
+		if (a.type == type &&
+		    attr_index(a.val, a.len, tab, ATTR_TAB) == 0 &&
+		    tab[idtype].len == strlen(id) &&
+		    memcmp(tab[idtype].val, id, tab[idtype].len) == 0) {
+			*out = a;
+			return out;
+		}
+	return NULL;
+}
+
+/*
+ * svc_current - whether the catalog has svc (NULL: the node itself) and
+ * every check of it exactly as this agent would write them
+ */
+static int
+svc_current(const struct pass *p, const struct svc_def *svc)
+{
+	const char *sid = svc != NULL ? svc->id : "";
+	struct attr stored;
+	struct buf b;
+	size_t i;
+	int same;
+
+	buf_init(&b);
+	if (svc == NULL) {
+		checks_node_rec(&b, &D.node);
+		same = rec_same(&b, A_NODE_REC, find_rec(&p->node, A_NODE_REC,
+		    A_NODE, D.node.node, &stored));
+	} else {
+		checks_svc_rec(&b, D.node.node, svc);
+		same = rec_same(&b, A_SERVICE_REC, find_rec(&p->node,
+		    A_SERVICE_REC, A_SERVICE_ID, svc->id, &stored));
 	}
-	attr_iter_init(&it, f->body, f->len);
-	while (attr_next(&it, &a) == 1) {
-		if (a.type != A_ENTRY ||
-		    attr_index(a.val, a.len, tab, ATTR_TAB) < 0 ||
-		    attr_index(tab[A_NODE_REC].val, tab[A_NODE_REC].len, nt,
-		    ATTR_TAB) < 0 ||
-		    nt[A_NODE].len != strlen(D.node.node) ||
-		    memcmp(nt[A_NODE].val, D.node.node, nt[A_NODE].len) != 0)
+	for (i = 0; same && i < D.nchecks; i++) {
+		if (strcmp(D.checks[i]->def.service_id, sid) != 0)
 			continue;
-		attr_iter_init(&eit, a.val, a.len);
-		while (attr_next(&eit, &a) == 1) {
-			/* A removed service's checks went with it. */
-			if (a.type != A_CHECK_REC ||
-			    attr_index(a.val, a.len, ct, ATTR_TAB) < 0 ||
-			    attr_strcpy(&ct[A_CHECK_ID], id, sizeof(id)) < 0 ||
-			    defined_check(id) || (ct[A_SERVICE_ID].len > 0 &&
-			    seen_has("service", (const char *)
-			    ct[A_SERVICE_ID].val, ct[A_SERVICE_ID].len)) ||
-			    seen("check", id))
-				continue;
-			sync_deregister(NULL, id);
+		buf_reset(&b);
+		checks_check_rec(&b, D.node.node, &D.checks[i]->def,
+		    D.checks[i]->status, D.checks[i]->output);
+		same = rec_same(&b, A_CHECK_REC, find_rec(&p->checks, A_ENTRY,
+		    A_CHECK_ID, D.checks[i]->def.id, &stored));
+	}
+	buf_free(&b);
+	return same;
+}
+
+/*
+ * in_catalog - the checks of service sid ("" the node's) are in the
+ * catalog, or on their way in a register sent before any status
+ */
+static void
+in_catalog(const char *sid)
+{
+	size_t i;
+
+	for (i = 0; i < D.nchecks; i++)
+		if (strcmp(D.checks[i]->def.service_id, sid) == 0)
+			D.checks[i]->in_catalog = 1;
+}
+
+/* register_changed - write what differs from the catalog (all: p NULL) */
+static void
+register_changed(const struct pass *p)
+{
+	struct svc_def consul;
+	size_t i, n = 0;
+
+	if (p == NULL || !svc_current(p, NULL)) {
+		register_svc(NULL);
+		n++;
+	}
+	in_catalog("");
+	for (i = 0; i < D.nsvcs; i++) {
+		if (p == NULL || !svc_current(p, &D.svcs[i])) {
+			register_svc(&D.svcs[i]);
+			n++;
+		}
+		in_catalog(D.svcs[i].id);
+	}
+	if (D.server) {
+		consul_svc(&consul);
+		if (p == NULL || !svc_current(p, &consul)) {
+			register_svc(&consul);
+			n++;
 		}
 	}
-	free(r);
+	if (p != NULL && n > 0)
+		log_debug("anti-entropy pass %u: %zu registrations differed "
+		    "from the catalog", S.gen, n);
 }
 
-/* read_health - ask for the instances of one service, with checks */
+/* deregister_gone - what the catalog has of this node and it does not */
 static void
-read_health(const char *name, size_t len)
+deregister_gone(const struct pass *p)
 {
-	struct rd *r;
-	struct buf b;
-	char err[256];
-
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		log_fatal("out of memory");
-	r->gen = S.gen;
-	buf_init(&b);
-	attr_put(&b, A_SERVICE_NAME, name, len);
-	if (servers_read(D.kvd, D.kvd_mode, MSG_HEALTH_SERVICE, buf_head(&b),
-	    buf_used(&b), SYNC_TIMEOUT, health_done, r, err,
-	    sizeof(err)) < 0)
-		free(r);
-	buf_free(&b);
-}
-
-/* node_done - remove services no longer defined; then look at checks */
-static void
-node_done(void *arg, const struct frame *f, const char *err)
-{
-	struct rd *r = arg;
-	struct attr st[ATTR_TAB], a;
+	struct attr tab[ATTR_TAB], a;
 	struct attr_iter it;
 	char id[512];
 
-	if (S.stopping || r->gen != S.gen ||
-	    read_failed("this node's services", f, err)) {
-		free(r);
-		return;
-	}
-	attr_iter_init(&it, f->body, f->len);
+	attr_iter_init(&it, buf_head(&p->node), buf_used(&p->node));
+	while (attr_next(&it, &a) == 1)
+		if (a.type == A_SERVICE_REC &&
+		    attr_index(a.val, a.len, tab, ATTR_TAB) == 0 &&
+		    !defined_svc(&tab[A_SERVICE_ID]) &&
+		    attr_strcpy(&tab[A_SERVICE_ID], id, sizeof(id)) == 0)
+			sync_deregister(id, NULL);
+	attr_iter_init(&it, buf_head(&p->checks), buf_used(&p->checks));
 	while (attr_next(&it, &a) == 1) {
-		if (a.type != A_SERVICE_REC ||
-		    attr_index(a.val, a.len, st, ATTR_TAB) < 0)
+		if (a.type != A_ENTRY ||
+		    attr_index(a.val, a.len, tab, ATTR_TAB) < 0 ||
+		    attr_strcpy(&tab[A_CHECK_ID], id, sizeof(id)) < 0 ||
+		    defined_check(id))
 			continue;
-		if (!defined_svc(&st[A_SERVICE_ID])) {
-			if (attr_strcpy(&st[A_SERVICE_ID], id,
-			    sizeof(id)) == 0 && !seen("service", id))
-				sync_deregister(id, NULL);
+		/* A removed service's checks go with it. */
+		if (tab[A_SERVICE_ID].len > 0 &&
+		    !defined_svc(&tab[A_SERVICE_ID]))
 			continue;
-		}
-		/*
-		 * A defined service's instances list its checks and the
-		 * node's: one read per name.
-		 */
-		if (attr_strcpy(&st[A_SERVICE_NAME], id, sizeof(id)) == 0 &&
-		    !seen("name", id))
-			read_health(id, strlen(id));
+		sync_deregister(NULL, id);
 	}
-	free(r);
 }
 
-/* read_node - start looking for what is registered but not defined */
+/* pass_read_done - one of the pass's two reads; decide after both */
 static void
-read_node(void)
+pass_read_done(struct pass *p, struct buf *into, const char *what,
+    const struct frame *f, const char *err)
 {
-	struct rd *r;
-	struct buf b;
-	char err[256];
+	char msg[512];
 
-	if (!rpc_is_up(D.kvd))
-		return;		/* kvd's on_up runs another pass */
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		log_fatal("out of memory");
-	r->gen = S.gen;
+	if (f == NULL || (f->flags & FRAME_ERROR)) {
+		log_debug("reading %s from kvd: %s", what, f == NULL ? err :
+		    frame_error_text(f, msg, sizeof(msg)));
+		p->failed = 1;
+	} else
+		buf_append(into, f->body, f->len);
+	if (--p->pending > 0)
+		return;
+	if (!S.stopping && p->gen == S.gen) {
+		/* Without the catalog's view, write it all (and remove
+		   nothing): what the pass owes is then done. */
+		register_changed(p->failed ? NULL : p);
+		if (!p->failed)
+			deregister_gone(p);
+	}
+	buf_free(&p->node);
+	buf_free(&p->checks);
+	free(p);
+}
+
+static void
+node_done(void *arg, const struct frame *f, const char *err)
+{
+	struct pass *p = arg;
+
+	pass_read_done(p, &p->node, "this node's services", f, err);
+}
+
+static void
+checks_done(void *arg, const struct frame *f, const char *err)
+{
+	struct pass *p = arg;
+
+	pass_read_done(p, &p->checks, "this node's checks", f, err);
+}
+
+/* pass_read - one read for the pass; a failure counts as an answer */
+static void
+pass_read(struct pass *p, uint16_t type, rpc_cb *cb)
+{
+	char err[256];
+	struct buf b;
+
 	buf_init(&b);
 	attr_put_str(&b, A_NODE, D.node.node);
-	if (servers_read(D.kvd, D.kvd_mode, MSG_CAT_NODE, buf_head(&b),
-	    buf_used(&b), SYNC_TIMEOUT, node_done, r, err, sizeof(err)) < 0)
-		free(r);
+	if (servers_read(D.kvd, D.kvd_mode, type, buf_head(&b),
+	    buf_used(&b), SYNC_TIMEOUT, cb, p, err, sizeof(err)) < 0)
+		cb(p, NULL, err);
 	buf_free(&b);
 }
 
-/* sync_full - register everything; deregister what is gone */
+/*
+ * sync_full - Consul's anti-entropy: read what the catalog has of this
+ * node, then register only what differs and deregister what is gone
+ */
 static void
 sync_full(void)
 {
-	struct svc_def consul;
-	size_t i;
+	struct pass *p;
 
 	ev_timer_stop(D.loop, &S.soon);
 	ev_timer_stop(D.loop, &S.retry);
 	if (!rpc_is_up(D.raftd))
 		return;		/* raftd's on_up runs a pass */
 	S.gen++;
-	seen_reset();
 	log_debug("anti-entropy pass %u", S.gen);
-	register_svc(NULL);
-	for (i = 0; i < D.nsvcs; i++)
-		register_svc(&D.svcs[i]);
-	if (D.server) {
-		consul_svc(&consul);
-		register_svc(&consul);
+	if (!rpc_is_up(D.kvd)) {
+		register_changed(NULL);	/* kvd's on_up runs another */
+		return;
 	}
-	read_node();
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		log_fatal("out of memory");
+	p->gen = S.gen;
+	p->pending = 2;
+	buf_init(&p->node);
+	buf_init(&p->checks);
+	pass_read(p, MSG_CAT_NODE, node_done);
+	pass_read(p, MSG_HEALTH_CHECKS, checks_done);
 }
 
 static void
@@ -529,5 +581,4 @@ sync_stop(void)
 		rpc_stop(&D.kvd_local);
 	} else
 		servers_stop(&D.servers);
-	seen_reset();
 }
