@@ -493,6 +493,93 @@ test_sessions(void)
 	CHECK(lock_cmd(OP_KV_UNLOCK, "absent", "x", "e", 1) == 0);
 }
 
+/* txn_op - append one /v1/txn KV operation */
+static void
+txn_op(struct buf *b, const char *verb, const char *key, const char *val,
+    int has_index, uint64_t index)
+{
+	size_t nest = attr_nest_begin(b, A_ENTRY);
+
+	attr_put_str(b, A_VERB, verb);
+	attr_put_str(b, A_KEY, key);
+	if (val != NULL)
+		attr_put_str(b, A_VALUE, val);
+	if (has_index)
+		attr_put_u64(b, A_INDEX, index);
+	attr_nest_end(b, nest);
+}
+
+/* txn_run - apply a transaction; its result, the errors' op indexes */
+static int
+txn_run(const struct buf *ops, char *errs, size_t n)
+{
+	struct attr tab[ATTR_TAB], a, et[ATTR_TAB];
+	struct attr_iter it;
+	struct buf cmd, res;
+	uint64_t ok = 0;
+	uint32_t op;
+	DB_TXN *t;
+
+	buf_init(&cmd);
+	buf_init(&res);
+	attr_put_u32(&cmd, A_OP, OP_TXN);
+	buf_append(&cmd, buf_head(ops), buf_used(ops));
+	CHECK(store_txn_begin(&st, &t) == 0);
+	CHECK(store_apply(&st, t, next_index, buf_head(&cmd), buf_used(&cmd),
+	    &res) == 0);
+	CHECK(store_txn_commit(&st, t) == 0);
+	st.applied = next_index++;
+	attr_index(buf_head(&res), buf_used(&res), tab, ATTR_TAB);
+	attr_u64(&tab[A_RESULT], &ok);
+	errs[0] = '\0';
+	attr_iter_init(&it, buf_head(&res), buf_used(&res));
+	while (attr_next(&it, &a) == 1)
+		if (a.type == A_TXN_ERROR &&
+		    attr_index(a.val, a.len, et, ATTR_TAB) == 0 &&
+		    attr_u32(&et[A_OP_INDEX], &op) == 0)
+			snprintf(errs + strlen(errs), n - strlen(errs), "%u,", op);
+	buf_free(&cmd);
+	buf_free(&res);
+	return (int)ok;
+}
+
+static void
+test_txn(void)
+{
+	char errs[64], v[64];
+	uint64_t m, kvi;
+	struct buf ops;
+
+	CHECK(kv_set_cmd("tx/a", "1", 0, 0) == 1);
+	CHECK(get1("tx/a", v, sizeof(v), &m) == 0);
+	kvi = st.kv_index;
+	/* one failing op rolls back the rest, the index cache too */
+	buf_init(&ops);
+	txn_op(&ops, "set", "tx/b", "2", 0, 0);
+	txn_op(&ops, "cas", "tx/a", "x", 1, m + 7);
+	txn_op(&ops, "check-not-exists", "tx/a", NULL, 0, 0);
+	txn_op(&ops, "bogus", "tx/a", NULL, 0, 0);
+	CHECK(txn_run(&ops, errs, sizeof(errs)) == 0);
+	CHECK_STR(errs, "1,2,3,");
+	CHECK(get1("tx/b", v, sizeof(v), &m) == -1);
+	CHECK(st.kv_index == kvi);
+	/* all succeed: applied together */
+	buf_reset(&ops);
+	CHECK(get1("tx/a", v, sizeof(v), &m) == 0);
+	txn_op(&ops, "cas", "tx/a", "3", 1, m);
+	txn_op(&ops, "set", "tx/b", "2", 0, 0);
+	txn_op(&ops, "check-index", "tx/b", NULL, 1, next_index);
+	txn_op(&ops, "get-tree", "tx/", NULL, 0, 0);
+	txn_op(&ops, "delete-cas", "tx/none", NULL, 1, 1);
+	CHECK(txn_run(&ops, errs, sizeof(errs)) == 1);
+	CHECK_STR(errs, "");
+	CHECK(get1("tx/a", v, sizeof(v), &m) == 0);
+	CHECK_STR(v, "3");
+	CHECK(get1("tx/b", v, sizeof(v), &m) == 0);
+	CHECK(st.kv_index == next_index - 1);
+	buf_free(&ops);
+}
+
 static void
 test_reopen(void)
 {
@@ -526,6 +613,7 @@ main(void)
 	RUN(test_kv_bad_command);
 	RUN(test_catalog);
 	RUN(test_sessions);
+	RUN(test_txn);
 	RUN(test_reopen);
 	store_close(&st);
 	rc = TEST_DONE();
