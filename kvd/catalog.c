@@ -375,7 +375,8 @@ scan(DB *db, const void *prefix, size_t plen,
 	dbt_set(&k, prefix, plen);
 	memset(&d, 0, sizeof(d));
 	rc = c->get(c, &k, &d, DB_SET_RANGE);
-	while (rc == 0 && k.size >= plen && memcmp(k.data, prefix, plen) == 0) {
+	while (rc == 0 && k.size >= plen &&
+	    (plen == 0 || memcmp(k.data, prefix, plen) == 0)) {
 		if (fn(arg, &k, &d) < 0) {
 			c->close(c);
 			return -1;
@@ -675,8 +676,8 @@ catalog_checks(struct store *s, const char *node, const char *service,
 		buf_puts(&prefix, node);
 		buf_putc(&prefix, 0);
 	}
-	rc = scan(s->checks, buf_head(&prefix), buf_used(&prefix), checks_fn,
-	    &q);
+	rc = scan(s->checks, node != NULL ? buf_head(&prefix) :
+	    (const void *)"", buf_used(&prefix), checks_fn, &q);
 	buf_free(&prefix);
 	return rc;
 }
