@@ -195,6 +195,25 @@ struct kv_entry {
 int	kv_parse_entries(const char *json, size_t len, struct kv_entry **,
 	    size_t *n, char *err, size_t errlen);
 void	kv_entries_free(struct kv_entry *, size_t n);
+
+/* lock_sem.c: the semaphore's .lock value (api's semaphoreLock) */
+struct lock_sem {
+	uint64_t	 limit;
+	char		**holders;	/* session IDs */
+	size_t		 n;
+};
+void	lock_sem_free(struct lock_sem *);
+void	lock_sem_add(struct lock_sem *, const char *id);
+/* lock_sem_index - where id is among the holders, or -1 */
+ssize_t	lock_sem_index(const struct lock_sem *, const char *id);
+void	lock_sem_remove(struct lock_sem *, size_t i);
+/* lock_sem_decode - e's value (none: a fresh lock of limit); -1 with err */
+int	lock_sem_decode(const struct kv_entry *e, uint64_t limit,
+	    struct lock_sem *, char *err, size_t errlen);
+/* lock_sem_encode - Go's json.Marshal of it, holders sorted */
+void	lock_sem_encode(struct lock_sem *, struct buf *out);
+/* lock_sem_prune - drop holders whose session holds none of e[0..n) */
+void	lock_sem_prune(struct lock_sem *, const struct kv_entry *e, size_t n);
 /* kv_parse_keys - a ?keys JSON array of strings */
 int	kv_parse_keys(const char *json, size_t len, char ***keys, size_t *n,
 	    char *err, size_t errlen);
