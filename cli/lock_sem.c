@@ -146,4 +146,3 @@ lock_sem_prune(struct lock_sem *s, const struct kv_entry *e, size_t n)
 			i++;
 	}
 }
-
