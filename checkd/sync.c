@@ -75,9 +75,6 @@ struct pass {
 	struct buf	 node, checks;	/* the replies' bodies */
 };
 
-/* A stored catalog record: two index attributes, then the body as sent. */
-#define REC_IDX_LEN	(2 * (ATTR_HDR_LEN + 8))
-
 static void	sync_full(void);
 
 /* retry_later - a full pass after SYNC_RETRY, unless one is due */
@@ -269,8 +266,8 @@ defined_check(const char *id)
 static int
 body_eq(const struct attr *stored, const void *body, size_t len)
 {
-	return stored->len == REC_IDX_LEN + len &&
-	    memcmp(stored->val + REC_IDX_LEN, body, len) == 0;
+	return stored->len == MSG_REC_IDX_LEN + len &&
+	    memcmp(stored->val + MSG_REC_IDX_LEN, body, len) == 0;
 }
 
 /* rec_same - the nested record of type in ours equals stored */

@@ -15,6 +15,9 @@
 
 #define MSG_PROTO_VERSION	1
 
+/* A stored catalog record's two u64 index attributes (see A_NODE). */
+#define MSG_REC_IDX_LEN		(2 * (8 + 8))
+
 /* Reply status codes (frame status with FRAME_ERROR). */
 enum msg_status {
 	MSG_OK = 0,
@@ -287,7 +290,8 @@ enum msg_attr {
 	   A_ADDRESS A_PORT A_META... A check record: A_NODE A_CHECK_ID
 	   A_CHECK_NAME A_STATUS(string) A_NOTES A_OUTPUT A_SERVICE_ID
 	   A_SERVICE_NAME A_CHECK_TYPE. Records read back also carry
-	   A_CREATE_INDEX and A_MODIFY_INDEX. */
+	   A_CREATE_INDEX and A_MODIFY_INDEX, first: MSG_REC_IDX_LEN bytes
+	   before the body exactly as it was written. */
 	A_NODE = 40,
 	A_NODE_ID = 41,
 	A_ADDRESS = 42,

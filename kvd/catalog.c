@@ -18,16 +18,6 @@
 #include "msg.h"
 #include "store.h"
 
-#define REC_IDX_LEN	(2 * (ATTR_HDR_LEN + 8))
-
-static void
-dbt_set(DBT *d, const void *p, size_t n)
-{
-	memset(d, 0, sizeof(*d));
-	d->data = (void *)p;
-	d->size = (u_int32_t)n;
-}
-
 /* key2 - "node\0id" */
 static void
 key2(struct buf *k, const struct attr *node, const struct attr *id)
@@ -59,15 +49,15 @@ cat_put(struct store *s, DB *db, DB_TXN *t, const struct buf *key,
 	DBT k, d;
 	int rc;
 
-	dbt_set(&k, buf_head(key), buf_used(key));
+	store_dbt(&k, buf_head(key), buf_used(key));
 	memset(&d, 0, sizeof(d));
 	d.flags = DB_DBT_MALLOC;
 	rc = db->get(db, t, &k, &d, DB_RMW);
 	if (rc != 0 && rc != DB_NOTFOUND)
 		return store_fail(rc, "catalog get");
 	if (rc == 0) {
-		if (d.size >= REC_IDX_LEN && d.size - REC_IDX_LEN == blen &&
-		    memcmp((char *)d.data + REC_IDX_LEN, body, blen) == 0) {
+		if (d.size >= MSG_REC_IDX_LEN && d.size - MSG_REC_IDX_LEN == blen &&
+		    memcmp((char *)d.data + MSG_REC_IDX_LEN, body, blen) == 0) {
 			free(d.data);
 			return 0;
 		}
@@ -79,7 +69,7 @@ cat_put(struct store *s, DB *db, DB_TXN *t, const struct buf *key,
 	attr_put_u64(&rec, A_CREATE_INDEX, create);
 	attr_put_u64(&rec, A_MODIFY_INDEX, index);
 	buf_append(&rec, body, blen);
-	dbt_set(&d, buf_head(&rec), buf_used(&rec));
+	store_dbt(&d, buf_head(&rec), buf_used(&rec));
 	rc = db->put(db, t, &k, &d, 0);
 	buf_free(&rec);
 	if (rc != 0)
@@ -99,7 +89,7 @@ cat_del_prefix(DB *db, DB_TXN *t, const struct buf *prefix, int *changed)
 
 	if ((rc = db->cursor(db, t, &c, 0)) != 0)
 		return store_fail(rc, "cursor");
-	dbt_set(&k, buf_head(prefix), plen);
+	store_dbt(&k, buf_head(prefix), plen);
 	memset(&d, 0, sizeof(d));
 	d.flags = DB_DBT_PARTIAL;
 	rc = c->get(c, &k, &d, DB_SET_RANGE | DB_RMW);
@@ -123,7 +113,7 @@ cat_del(DB *db, DB_TXN *t, const struct buf *key, int *changed)
 	DBT k;
 	int rc;
 
-	dbt_set(&k, buf_head(key), buf_used(key));
+	store_dbt(&k, buf_head(key), buf_used(key));
 	rc = db->del(db, t, &k, 0);
 	if (rc == DB_NOTFOUND)
 		return 0;
@@ -216,7 +206,7 @@ cat_deregister(struct store *s, DB_TXN *t, const struct attr *tab,
 		/* and the checks of that service */
 		key2(&key, &tab[A_NODE], NULL);
 		if (rc == 0 && (r = s->checks->cursor(s->checks, t, &c, 0)) == 0) {
-			dbt_set(&k, buf_head(&key), buf_used(&key));
+			store_dbt(&k, buf_head(&key), buf_used(&key));
 			memset(&d, 0, sizeof(d));
 			r = c->get(c, &k, &d, DB_SET_RANGE | DB_RMW);
 			while (r == 0 && k.size >= buf_used(&key) &&
@@ -270,7 +260,7 @@ cat_check_status(struct store *s, DB_TXN *t, uint64_t index,
 	}
 	buf_init(&key);
 	key2(&key, &tab[A_NODE], &tab[A_CHECK_ID]);
-	dbt_set(&k, buf_head(&key), buf_used(&key));
+	store_dbt(&k, buf_head(&key), buf_used(&key));
 	memset(&d, 0, sizeof(d));
 	d.flags = DB_DBT_MALLOC;
 	rc = s->checks->get(s->checks, t, &k, &d, DB_RMW);
@@ -285,8 +275,8 @@ cat_check_status(struct store *s, DB_TXN *t, uint64_t index,
 		return store_fail(rc, "check get");
 	}
 	buf_init(&body);
-	attr_iter_init(&it, (char *)d.data + REC_IDX_LEN,
-	    d.size >= REC_IDX_LEN ? d.size - REC_IDX_LEN : 0);
+	attr_iter_init(&it, (char *)d.data + MSG_REC_IDX_LEN,
+	    d.size >= MSG_REC_IDX_LEN ? d.size - MSG_REC_IDX_LEN : 0);
 	while (attr_next(&it, &a) == 1)
 		if (a.type != A_STATUS && a.type != A_OUTPUT)
 			attr_put(&body, a.type, a.val, a.len);
@@ -372,7 +362,7 @@ scan(DB *db, const void *prefix, size_t plen,
 
 	if ((rc = db->cursor(db, NULL, &c, 0)) != 0)
 		return store_fail(rc, "cursor");
-	dbt_set(&k, prefix, plen);
+	store_dbt(&k, prefix, plen);
 	memset(&d, 0, sizeof(d));
 	rc = c->get(c, &k, &d, DB_SET_RANGE);
 	while (rc == 0 && k.size >= plen &&
@@ -411,7 +401,7 @@ node_get(struct store *s, const void *node, size_t n, uint16_t type,
 	DBT k, d;
 	int rc;
 
-	dbt_set(&k, node, n);
+	store_dbt(&k, node, n);
 	memset(&d, 0, sizeof(d));
 	rc = s->nodes->get(s->nodes, NULL, &k, &d, 0);
 	if (rc == DB_NOTFOUND)

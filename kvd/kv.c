@@ -48,14 +48,6 @@ kv_encode(struct buf *b, const struct kv_rec *r)
 	attr_put(b, A_VALUE, r->value.val, r->value.len);
 }
 
-static void
-dbt_set(DBT *d, const void *p, size_t n)
-{
-	memset(d, 0, sizeof(*d));
-	d->data = (void *)p;
-	d->size = (u_int32_t)n;
-}
-
 /* kv_fetch - read a key inside t for update; 1 found, 0 not, -1 error */
 static int
 kv_fetch(struct store *s, DB_TXN *t, const struct attr *key, DBT *d)
@@ -63,7 +55,7 @@ kv_fetch(struct store *s, DB_TXN *t, const struct attr *key, DBT *d)
 	DBT k;
 	int rc;
 
-	dbt_set(&k, key->val, key->len);
+	store_dbt(&k, key->val, key->len);
 	memset(d, 0, sizeof(*d));
 	d->flags = DB_DBT_MALLOC;
 	rc = s->kv->get(s->kv, t, &k, d, DB_RMW);
@@ -93,8 +85,8 @@ kv_store(struct store *s, DB_TXN *t, uint64_t index, const struct attr *key,
 
 	buf_init(&b);
 	kv_encode(&b, r);
-	dbt_set(&k, key->val, key->len);
-	dbt_set(&d, buf_head(&b), buf_used(&b));
+	store_dbt(&k, key->val, key->len);
+	store_dbt(&d, buf_head(&b), buf_used(&b));
 	rc = s->kv->put(s->kv, t, &k, &d, 0);
 	buf_free(&b);
 	if (rc != 0)
@@ -276,7 +268,7 @@ kv_session_gone(struct store *s, DB_TXN *t, uint64_t index, const void *key,
 		return 0;
 	}
 	if (del) {
-		dbt_set(&kd, key, klen);
+		store_dbt(&kd, key, klen);
 		rc = s->kv->del(s->kv, t, &kd, 0);
 		rc = rc == 0 ? 0 : store_fail(rc, "kv del");
 		store_note(s, TOUCH_KEY, key, klen);
@@ -312,7 +304,7 @@ kv_delete(struct store *s, DB_TXN *t, uint64_t index, const struct attr *tab,
 	attr_put_u8(res, A_RESULT, 1);
 	if (!found)
 		return 0;
-	dbt_set(&k, tab[A_KEY].val, tab[A_KEY].len);
+	store_dbt(&k, tab[A_KEY].val, tab[A_KEY].len);
 	if ((rc = s->kv->del(s->kv, t, &k, 0)) != 0)
 		return store_fail(rc, "kv del");
 	store_note(s, TOUCH_KEY, tab[A_KEY].val, tab[A_KEY].len);

@@ -30,15 +30,6 @@
 
 #define DELAY_PREFIX	"delay:"
 #define DELAY_PLEN	(sizeof(DELAY_PREFIX) - 1)
-#define REC_IDX_LEN	(2 * (ATTR_HDR_LEN + 8))	/* catalog records */
-
-static void
-dbt_set(DBT *d, const void *p, size_t n)
-{
-	memset(d, 0, sizeof(*d));
-	d->data = (void *)p;
-	d->size = (u_int32_t)n;
-}
 
 /* sess_touch - the sessions table changed at index */
 static int
@@ -56,7 +47,7 @@ session_get(struct store *s, DB_TXN *t, const void *id, size_t n, DBT *d)
 	DBT k;
 	int rc;
 
-	dbt_set(&k, id, n);
+	store_dbt(&k, id, n);
 	memset(d, 0, sizeof(*d));
 	d->flags = DB_DBT_MALLOC;
 	rc = s->sessions->get(s->sessions, t, &k, d, 0);
@@ -88,7 +79,7 @@ session_delay_active(struct store *s, DB_TXN *t, const void *key, size_t n,
 
 	buf_init(&b);
 	delay_key(&b, key, n);
-	dbt_set(&k, buf_head(&b), buf_used(&b));
+	store_dbt(&k, buf_head(&b), buf_used(&b));
 	memset(&d, 0, sizeof(d));
 	d.data = x;
 	d.ulen = sizeof(x);
@@ -115,8 +106,8 @@ delay_set(struct store *s, DB_TXN *t, const void *key, size_t n,
 	buf_init(&b);
 	delay_key(&b, key, n);
 	be64_put(x, until);
-	dbt_set(&k, buf_head(&b), buf_used(&b));
-	dbt_set(&d, x, sizeof(x));
+	store_dbt(&k, buf_head(&b), buf_used(&b));
+	store_dbt(&d, x, sizeof(x));
 	rc = s->meta->put(s->meta, t, &k, &d, 0);
 	buf_free(&b);
 	return rc == 0 ? 0 : store_fail(rc, "lock-delay put");
@@ -135,8 +126,8 @@ session_lock_add(struct store *s, DB_TXN *t, const void *id, size_t idlen,
 	buf_append(&b, id, idlen);
 	buf_putc(&b, 0);
 	buf_append(&b, key, klen);
-	dbt_set(&k, buf_head(&b), buf_used(&b));
-	dbt_set(&d, "", 0);
+	store_dbt(&k, buf_head(&b), buf_used(&b));
+	store_dbt(&d, "", 0);
 	rc = s->locks->put(s->locks, t, &k, &d, 0);
 	buf_free(&b);
 	return rc == 0 ? 0 : store_fail(rc, "lock put");
@@ -174,7 +165,7 @@ sess_invalidate(struct store *s, DB_TXN *t, uint64_t index, const void *id,
 		return store_fail(rc, "cursor");
 	}
 	memset(&d, 0, sizeof(d));
-	dbt_set(&k, buf_head(&prefix), buf_used(&prefix));
+	store_dbt(&k, buf_head(&prefix), buf_used(&prefix));
 	rc = c->get(c, &k, &d, DB_SET_RANGE | DB_RMW);
 	while (rc == 0 && k.size >= buf_used(&prefix) &&
 	    memcmp(k.data, buf_head(&prefix), buf_used(&prefix)) == 0) {
@@ -205,7 +196,7 @@ sess_invalidate(struct store *s, DB_TXN *t, uint64_t index, const void *id,
 		return -1;
 	if (rc != 0 && rc != DB_NOTFOUND)
 		return store_fail(rc, "session locks");
-	dbt_set(&k, id, idlen);
+	store_dbt(&k, id, idlen);
 	if ((rc = s->sessions->del(s->sessions, t, &k, 0)) != 0)
 		return store_fail(rc, "session del");
 	if (touched && kv_touch(s, t, index) < 0)
@@ -233,7 +224,7 @@ check_state(struct store *s, DB_TXN *t, const struct attr *node,
 	buf_append(&key, node->val, node->len);
 	buf_putc(&key, 0);
 	buf_append(&key, check, clen);
-	dbt_set(&k, buf_head(&key), buf_used(&key));
+	store_dbt(&k, buf_head(&key), buf_used(&key));
 	memset(&d, 0, sizeof(d));
 	d.flags = DB_DBT_MALLOC;
 	rc = s->checks->get(s->checks, t, &k, &d, 0);
@@ -243,8 +234,8 @@ check_state(struct store *s, DB_TXN *t, const struct attr *node,
 	if (rc != 0)
 		return store_fail(rc, "check get");
 	rc = 1;
-	if (d.size >= REC_IDX_LEN && attr_index((char *)d.data + REC_IDX_LEN,
-	    d.size - REC_IDX_LEN, tab, ATTR_TAB) == 0 &&
+	if (d.size >= MSG_REC_IDX_LEN && attr_index((char *)d.data + MSG_REC_IDX_LEN,
+	    d.size - MSG_REC_IDX_LEN, tab, ATTR_TAB) == 0 &&
 	    tab[A_STATUS].len == 8 && memcmp(tab[A_STATUS].val, "critical",
 	    8) == 0)
 		rc = 2;
@@ -259,7 +250,7 @@ node_exists(struct store *s, DB_TXN *t, const struct attr *node)
 	DBT k, d;
 	int rc;
 
-	dbt_set(&k, node->val, node->len);
+	store_dbt(&k, node->val, node->len);
 	memset(&d, 0, sizeof(d));
 	d.flags = DB_DBT_PARTIAL;
 	rc = s->nodes->get(s->nodes, t, &k, &d, 0);
@@ -346,8 +337,8 @@ sess_create(struct store *s, DB_TXN *t, uint64_t index,
 	}
 	attr_put_u64(&rec, A_CREATE_INDEX, index);
 	attr_put_u64(&rec, A_MODIFY_INDEX, index);
-	dbt_set(&k, tab[A_SESSION].val, tab[A_SESSION].len);
-	dbt_set(&d, buf_head(&rec), buf_used(&rec));
+	store_dbt(&k, tab[A_SESSION].val, tab[A_SESSION].len);
+	store_dbt(&d, buf_head(&rec), buf_used(&rec));
 	rc = s->sessions->put(s->sessions, t, &k, &d, 0);
 	buf_free(&rec);
 	if (rc != 0)

@@ -97,14 +97,6 @@ snap_db(struct store *s, int i)
 	return dbs[i];
 }
 
-static void
-snap_dbt(DBT *d, const void *p, size_t n)
-{
-	memset(d, 0, sizeof(*d));
-	d->data = (void *)p;
-	d->size = (u_int32_t)n;
-}
-
 /* snap_keycmp - BDB's default btree order: bytes, then the shorter first */
 static int
 snap_keycmp(const void *a, size_t alen, const void *b, size_t blen)
@@ -644,8 +636,8 @@ snap_walk(struct store *s, const char *path, DB_TXN *t, struct snap_hdr *hp,
 				h.in_meta++;
 			if (t == NULL)
 				continue;
-			snap_dbt(&k, key.val, key.len);
-			snap_dbt(&d, val.val, val.len);
+			store_dbt(&k, key.val, key.len);
+			store_dbt(&d, val.val, val.len);
 			if ((r = db->put(db, t, &k, &d, 0)) != 0) {
 				snprintf(err, errlen, "loading %s: %s",
 				    snap_names[i], db_strerror(r));

@@ -22,6 +22,7 @@
 
 #include <db.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 #include "frame.h"
@@ -65,6 +66,14 @@ int	store_apply(struct store *, DB_TXN *, uint64_t index,
 	    const void *cmd, size_t len, struct buf *res);
 
 /* Helpers shared by the table modules. */
+static inline void
+store_dbt(DBT *d, const void *p, size_t n)
+{
+	memset(d, 0, sizeof(*d));
+	d->data = (void *)p;
+	d->size = (u_int32_t)n;
+}
+
 int	store_meta_put(struct store *, DB_TXN *, const char *, uint64_t);
 int	store_meta_get(struct store *, const char *, uint64_t *);
 int	store_fail(int rc, const char *what);	/* logs, returns -1 */
