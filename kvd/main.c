@@ -217,13 +217,25 @@ apply_cb(struct ev_loop *loop, ev_prepare *w, int revents)
  * reply_done - answer a read (rc < 0: it failed); a read with A_MODE
  * (httpd's, not through raftd) learns what raftd would have added
  */
+/* read_mode - a read's A_MODE, or -1 when it has none (raftd's reads) */
+static int
+read_mode(const struct frame *f)
+{
+	struct attr_iter it;
+	struct attr a;
+	uint64_t mode;
+
+	attr_iter_init(&it, f->body, f->len);
+	while (attr_next(&it, &a) == 1)
+		if (a.type == A_MODE)
+			return attr_u64(&a, &mode) == 0 ? (int)mode : -1;
+	return -1;
+}
+
 static void
 reply_done(struct sconn *sc, const struct frame *f, struct buf *b, int rc)
 {
-	struct attr tab[ATTR_TAB];
-
-	if (rc == 0 && attr_index(f->body, f->len, tab, ATTR_TAB) == 0 &&
-	    attr_present(&tab[A_MODE])) {
+	if (rc == 0 && read_mode(f) >= 0) {
 		attr_put_u8(b, A_KNOWN_LEADER, (uint8_t)K.known);
 		attr_put_u64(b, A_LAST_CONTACT, K.lease > daemon_now_ms() ? 0 :
 		    K.contact + (daemon_now_ms() - K.contact_at));
@@ -244,11 +256,9 @@ reply_done(struct sconn *sc, const struct frame *f, struct buf *b, int rc)
 static int
 may_serve(struct sconn *sc, const struct frame *f)
 {
-	struct attr tab[ATTR_TAB];
-	uint64_t mode = 0;
+	int mode = read_mode(f);
 
-	if (attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
-	    attr_u64(&tab[A_MODE], &mode) < 0 || mode == KVD_READ_STALE ||
+	if (mode < 0 || mode == KVD_READ_STALE ||
 	    (mode == KVD_READ_DEFAULT && K.lease > daemon_now_ms()))
 		return 1;
 	conn_reply_error(&sc->conn, f, MSG_E_MOVED, "not the leader, or no "
