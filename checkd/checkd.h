@@ -11,6 +11,7 @@
  *	state.c		TTL check state kept across restarts
  *	local.c		definitions registered through the agent API
  *	agent.c		the agent API's registrations and maintenance
+ *	rexec.c		remote exec: running `cairn exec` jobs
  *	main.c		the daemon: init, reload, the checkd.sock requests
  */
 #ifndef CAIRN_CHECKD_H
@@ -146,6 +147,47 @@ void		 agent_handle_maint(struct sconn *, const struct frame *);
 void		 agent_handle_reload(struct sconn *, const struct frame *);
 /* agent_reap - deregister_critical_service_after, from a 1 s timer */
 void		 agent_reap(void);
+
+/* rexec.c: remote exec, the jobs of `cairn exec` */
+#define REXEC_CHUNK	4096	/* remoteExecOutputSize: bytes per out/ key */
+/* A job spec as Consul's CLI writes it (rExecSpec). */
+struct rexec_spec {
+	char		*command;	/* "" when none */
+	char		**args;		/* NULL-terminated when nargs > 0 */
+	size_t		 nargs;
+	unsigned char	*script;	/* decoded from base64 */
+	size_t		 slen;
+	int64_t		 wait;		/* ns */
+};
+/* rexec_init - follow gossipd's "_rexec" events and run the jobs */
+void		 rexec_init(const struct config *);
+/* rexec_stop - kill every job's command; before sync_stop() */
+void		 rexec_stop(void);
+/*
+ * rexec_event_decode - the event's payload {"Prefix":..,"Session":..}
+ * (copies; the session must not be empty); -1 with err
+ */
+int		 rexec_event_decode(const void *, size_t, char **prefix,
+		    char **session, char *err, size_t errlen);
+/*
+ * rexec_spec_decode - {"Command","Args","Script" (base64),"Wait" (ns)},
+ * each optional, as json.Unmarshal would take them; -1 with err
+ */
+int		 rexec_spec_decode(const void *, size_t, struct rexec_spec *,
+		    char *err, size_t errlen);
+void		 rexec_spec_free(struct rexec_spec *);
+/* rexec_path_join - Go's path.Join of the elements into b ("" if none) */
+void		 rexec_path_join(struct buf *, const char *const *elems,
+		    size_t n);
+/*
+ * rexec_chunk_feed - append data to pending, handing emit every full
+ * REXEC_CHUNK bytes (the rest stays pending); how many were emitted
+ */
+size_t		 rexec_chunk_feed(struct buf *pending, const void *data,
+		    size_t n, void (*emit)(void *arg, const void *chunk,
+		    size_t len), void *arg);
+/* rexec_exit_code - a wait status as Go's ExitStatus: -1 if signalled */
+int		 rexec_exit_code(int wstatus);
 
 /* state.c */
 void		 state_init(const char *data_dir);

@@ -12,6 +12,8 @@
  * Services and checks registered through the agent API, and maintenance,
  * are agent.c's and local.c's: kept in data_dir and loaded after the
  * config's.
+ * With "disable_remote_exec": false, rexec.c runs the jobs of `cairn
+ * exec` too.
  *
  * Leaves out (later issues): UDP, gRPC and alias checks.
  */
@@ -288,6 +290,8 @@ checkd_init(struct ev_loop *loop, struct config *cfg, char *err,
 		return -1;
 	}
 	sync_init(cfg);
+	if (!cfg->disable_remote_exec)
+		rexec_init(cfg);
 	checkd_apply(&defs);
 	ev_timer_init(&reap_timer, reap_cb, 1.0, 1.0);
 	ev_timer_start(loop, &reap_timer);
@@ -323,6 +327,8 @@ checkd_stop(void)
 
 	server_stop(&D.srv);
 	ev_timer_stop(D.loop, &reap_timer);
+	/* First: a job's call out is answered (failed) by sync_stop. */
+	rexec_stop();
 	sync_stop();
 	local_stop();
 	for (i = 0; i < D.nchecks; i++)

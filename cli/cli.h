@@ -360,6 +360,38 @@ int	snapshot_main(int argc, char **argv);
 /* event.c: `cairn event`. */
 int	event_main(int argc, char **argv);
 
+/* exec.c: `cairn exec`, remote execution (the agents' side: checkd). */
+enum { EXEC_KEY_UNKNOWN, EXEC_KEY_JOB, EXEC_KEY_ACK, EXEC_KEY_OUT,
+    EXEC_KEY_EXIT };
+/* exec_path_join - Go's path.Join of the elements into b ("" if none) */
+void	exec_path_join(struct buf *, const char *const *elems, size_t n);
+/*
+ * exec_spec_encode - the job spec as Consul's json.Marshal(rExecSpec):
+ * {"Command":..,"Args":[..],"Script":"<base64>","Wait":<ns>}, the first
+ * three only when not empty
+ */
+void	exec_spec_encode(struct buf *, const char *cmd, char *const *args,
+	    size_t nargs, const void *script, size_t slen, int64_t wait_ns);
+/* exec_event_encode - the event's payload {"Prefix":..,"Session":..} */
+void	exec_event_encode(struct buf *, const char *prefix,
+	    const char *session);
+/*
+ * exec_prefix_lines - Consul's TargetedUI.prefixLines: each line of msg
+ * as "==> target: line" (arrow) or "    target: line", the whole with
+ * its trailing white space (unicode.IsSpace) trimmed
+ */
+void	exec_prefix_lines(struct buf *, const char *target, int arrow,
+	    const void *msg, size_t len);
+/*
+ * exec_key_kind - what a key under <prefix>/<session>/ is (EXEC_KEY_*),
+ * with the length of its node part for ack, out and exit
+ */
+int	exec_key_kind(const char *rel, size_t *nodelen);
+/* exec_parse_exit - strconv.ParseInt(s, 10, 32); -1 with Go's text */
+int	exec_parse_exit(const char *s, size_t n, int *code, char *err,
+	    size_t errlen);
+int	exec_main(int argc, char **argv);
+
 /* watch.c: `cairn watch`. */
 int	watch_main(int argc, char **argv);
 int	lock_main(int argc, char **argv);	/* lock.c: `cairn lock` */

@@ -27,6 +27,7 @@ static const struct cli_cmd {
 	{ "agent", agent_main, "Runs a cairn agent" },
 	{ "catalog", catalog_main, "Interact with the catalog" },
 	{ "event", event_main, "Fire a new event" },
+	{ "exec", exec_main, "Executes a command on cairn nodes" },
 	{ "force-leave", force_leave_main,
 	    "Forces a member of the cluster to enter the \"left\" state" },
 	{ "info", info_main,

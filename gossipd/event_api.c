@@ -25,8 +25,11 @@
  * change counts) or its wait is over: A_WAIT ms, 5 minutes by default, 10
  * at most, without Consul's jitter (its event endpoint has none either).
  *
- * Leaves out: remote exec. An event named "_rexec" is logged and dropped,
- * as Consul does with disable_remote_exec (its default).
+ * Remote exec: an event named "_rexec" is logged and dropped, as Consul
+ * does with disable_remote_exec (its default). With "disable_remote_exec":
+ * false it goes, once past the filters, into a ring of its own, which
+ * only a list naming it shows: cairn-checkd (rexec.c) follows that list
+ * and runs the jobs; /v1/event/list without a name never shows it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,6 +97,8 @@ static struct {
 	struct ev_loop		*loop;
 	char			*self;
 	struct event_store	 st;
+	struct event_store	 internal;	/* "_rexec", when enabled */
+	int			 rexec;		/* !disable_remote_exec */
 	struct rpc		 checkd;
 	int			 asking;	/* a services call in flight */
 	int			 running;
@@ -130,15 +135,24 @@ event_peer_reply(const struct event_peer *p, const void *body, size_t len)
 	conn_reply(&sc->conn, &req, body, len);
 }
 
+/* event_ring - where events named name are kept */
+static struct event_store *
+event_ring(const char *name)
+{
+	return name != NULL && strcmp(name, EVENT_REXEC) == 0 ? &E.internal :
+	    &E.st;
+}
+
 /* event_list_body - A_INDEX and the ring's events named name, oldest first */
 static void
 event_list_body(struct buf *b, const char *name)
 {
+	const struct event_store *st = event_ring(name);
 	const struct event *ev;
 	size_t i, nest;
 
-	attr_put_u64(b, A_INDEX, event_store_index(&E.st, name));
-	for (i = 0; (ev = event_store_get(&E.st, i)) != NULL; i++) {
+	attr_put_u64(b, A_INDEX, event_store_index(st, name));
+	for (i = 0; (ev = event_store_get(st, i)) != NULL; i++) {
 		if (name != NULL && strcmp(ev->name, name) != 0)
 			continue;
 		nest = attr_nest_begin(b, A_ENTRY);
@@ -186,7 +200,8 @@ event_waiters_wake(void)
 
 	for (w = LIST_FIRST(&E.waiters); w != NULL; w = next) {
 		next = LIST_NEXT(w, entry);
-		if (event_store_index(&E.st, w->name) != w->index)
+		if (event_store_index(event_ring(w->name), w->name) !=
+		    w->index)
 			event_waiter_answer(w);
 	}
 }
@@ -318,10 +333,14 @@ event_deliver(struct event_pending *p, const struct event_service *svcs,
 	if (!event_match(&p->ev, E.self, svcs, nsvc, err, sizeof(err))) {
 		if (err[0] != '\0')
 			log_error("%s", err);
-	} else if (strcmp(p->ev.name, EVENT_REXEC) == 0)
+	} else if (strcmp(p->ev.name, EVENT_REXEC) == 0 && !E.rexec)
 		log_info("ignoring remote exec event (%s), disabled",
 		    p->ev.id);
-	else {
+	else if (strcmp(p->ev.name, EVENT_REXEC) == 0) {
+		log_debug("new remote exec event (%s)", p->ev.id);
+		event_store_add(&E.internal, &p->ev);
+		event_waiters_wake();
+	} else {
 		log_debug("new event: %.100s (%s)", p->ev.name, p->ev.id);
 		event_store_add(&E.st, &p->ev);
 		event_waiters_wake();
@@ -510,8 +529,9 @@ event_handle_list(struct sconn *sc, const struct frame *f)
 		wait = EVENT_WAIT_MAX_MS;
 	if (E.nwaiters >= EVENT_WAITERS_MAX)
 		event_waiters_sweep();
-	if (index == 0 || wait == 0 || event_store_index(&E.st, name) !=
-	    index || E.nwaiters >= EVENT_WAITERS_MAX) {
+	if (index == 0 || wait == 0 ||
+	    event_store_index(event_ring(name), name) != index ||
+	    E.nwaiters >= EVENT_WAITERS_MAX) {
 		buf_init(&b);
 		event_list_body(&b, name);
 		conn_reply(&sc->conn, f, buf_head(&b), buf_used(&b));
@@ -576,6 +596,8 @@ event_api_init(struct ev_loop *loop, struct config *cfg, const char *self)
 	if ((E.self = strdup(self)) == NULL)
 		log_fatal("out of memory");
 	event_store_init(&E.st);
+	event_store_init(&E.internal);
+	E.rexec = !cfg->disable_remote_exec;
 	LIST_INIT(&E.waiters);
 	STAILQ_INIT(&E.pending);
 	daemon_sock_path(cfg, "checkd", path, sizeof(path));
@@ -600,6 +622,7 @@ event_api_stop(void)
 	}
 	rpc_stop(&E.checkd);
 	event_store_free(&E.st);
+	event_store_free(&E.internal);
 	free(E.self);
 	E.self = NULL;
 }
