@@ -5,7 +5,7 @@ set -e
 build="build-essential pkg-config libev-dev libyajl-dev libdb-dev libc-ares-dev
 	libcurl4-openssl-dev libhttp-parser-dev libssl-dev"
 test="curl dnsutils dnsmasq-base python3 python3-pytest python3-consul
-	etcd-server wrk iproute2 clang systemd serf"
+	etcd-server wrk iproute2 clang systemd serf dnsperf"
 pkgs=$build
 [ "${1:-build}" = test ] && pkgs="$build $test"
 missing=
