@@ -108,8 +108,10 @@ enum msg_type {
 					   A_ENTRY{service}... */
 	MSG_CAT_SERVICES = 212,		/* -> nothing <- A_ENTRY{A_SERVICE_NAME
 					   A_TAG...}... */
-	MSG_CAT_SERVICE = 213,		/* -> A_SERVICE_NAME [A_TAG]
-					   <- A_ENTRY{node + service}... */
+	MSG_CAT_SERVICE = 213,		/* -> [A_SERVICE_NAME] [A_TAG]
+					   <- A_ENTRY{node + service}...
+					   (every service without a name:
+					   dnsd's PTR lookups) */
 	MSG_SESSION_INFO = 215,		/* -> A_SESSION [A_INDEX A_WAIT]
 					   <- A_INDEX A_ENTRY{session}
 					   (none if unknown) */
@@ -130,6 +132,15 @@ enum msg_type {
 					   [A_STATUS] <- A_ENTRY{check}...:
 					   a node's checks, a service's, or
 					   all in a state */
+	MSG_QUERY_GET = 218,		/* -> [A_QUERY_ID] [A_INDEX A_WAIT]
+					   <- A_INDEX A_ENTRY{query}...: the
+					   one asked for (404 "Query not
+					   found"), or all. A query record:
+					   A_CREATE_INDEX A_MODIFY_INDEX
+					   A_QUERY_ID A_QUERY_NAME
+					   A_QUERY_TEMPLATE [A_SESSION]
+					   A_QUERY_DEF. Blocking reads wake
+					   on any query change */
 	MSG_KVD_STATUS = 219,		/* -> nothing <- A_APPLIED */
 	MSG_KVD_SNAPSHOT_SAVE = 220,	/* raftd -> A_KEY (file path) <- A_INDEX
 					   (the applied index it holds);
@@ -143,6 +154,16 @@ enum msg_type {
 					   applied and closes its raftd
 					   connection; it re-subscribes
 					   from A_INDEX on reconnecting */
+	MSG_QUERY_EXECUTE = 222,	/* -> A_KEY (ID or name) [A_PASSING:
+					   drop warning too] <- A_INDEX
+					   A_ENTRY{query record, A_QUERY_DEF
+					   rendered (a template, for the
+					   name), plus A_SERVICE_NAME (the
+					   service it asks for) and A_TTL
+					   (DNS.TTL, "" for none)}, then the
+					   A_ENTRYs of MSG_HEALTH_SERVICE that
+					   pass its filters, not shuffled.
+					   404 "Query not found" */
 
 	/* gossipd */
 	MSG_GOSSIP_MEMBERS = 300,	/* -> nothing <- A_ENTRY{member}... */
@@ -250,6 +271,12 @@ enum msg_op {
 				   and A_ENTRY{kv record}... (values only
 				   for the get verbs), or A_RESULT 0 and
 				   A_TXN_ERROR{A_OP_INDEX A_MSG}... */
+	OP_QUERY_SET = 35,	/* A_QUERY_ID A_QUERY_DEF [A_QUERY_UPDATE]:
+				   a prepared query, created or (with
+				   A_QUERY_UPDATE) replacing one. Name,
+				   session and template are checked as
+				   Consul's state store does: 500 */
+	OP_QUERY_DELETE = 36,	/* A_QUERY_ID; 500 if there is none */
 	OP_RESTORE = 20,	/* A_DATA: a whole snapshot (kvd/snapshot.c)
 				   replacing the state on every server */
 };
@@ -374,6 +401,14 @@ enum msg_attr {
 	A_VERB = 109,		/* a /v1/txn KV verb: "set", "cas", ... */
 	A_OP_INDEX = 110,	/* u32, which operation of a transaction */
 	A_TXN_ERROR = 111,	/* nested: A_OP_INDEX A_MSG */
+
+	/* Prepared queries (kvd/query.c) */
+	A_QUERY_ID = 113,	/* a UUID */
+	A_QUERY_NAME = 114,	/* "" for none */
+	A_QUERY_DEF = 115,	/* Consul's definition as JSON, every field,
+				   without ID and the indexes */
+	A_QUERY_TEMPLATE = 116,	/* u8: a name_prefix_match template */
+	A_QUERY_UPDATE = 117,	/* u8, in OP_QUERY_SET: it must exist */
 
 };
 

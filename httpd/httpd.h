@@ -154,5 +154,8 @@ void	api_agent_reload(struct http_req *, const char *);
 /* api_event.c */
 void	api_event_fire(struct http_req *, const char *);
 void	api_event_list(struct http_req *, const char *);
+/* api_query.c */
+void	api_query_general(struct http_req *, const char *);
+void	api_query_specific(struct http_req *, const char *);
 
 #endif

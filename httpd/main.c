@@ -73,6 +73,8 @@ static const struct route routes[] = {
 	{ "/v1/event/fire/",		1, api_event_fire },
 	{ "/v1/event/fire",		0, api_event_fire },
 	{ "/v1/event/list",		0, api_event_list },
+	{ "/v1/query",			0, api_query_general },
+	{ "/v1/query/",			1, api_query_specific },
 	{ NULL, 0, NULL }
 };
 

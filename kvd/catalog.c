@@ -557,10 +557,11 @@ service_fn(void *arg, const DBT *k, const DBT *d)
 	int tagged = q->tag == NULL, ok;
 
 	/* Service names match without case, as in Consul and DNS. */
-	if (attr_index(d->data, d->size, tab, ATTR_TAB) < 0 ||
-	    tab[A_SERVICE_NAME].len != strlen(q->name) ||
+	if (attr_index(d->data, d->size, tab, ATTR_TAB) < 0)
+		return 0;
+	if (q->name != NULL && (tab[A_SERVICE_NAME].len != strlen(q->name) ||
 	    strncasecmp((const char *)tab[A_SERVICE_NAME].val, q->name,
-	    tab[A_SERVICE_NAME].len) != 0)
+	    tab[A_SERVICE_NAME].len) != 0))
 		return 0;
 	attr_iter_init(&it, d->data, d->size);
 	while (!tagged && attr_next(&it, &a) == 1)

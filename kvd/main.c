@@ -26,6 +26,14 @@
 #define CHECKPOINT_SECS	30.0
 #define KVD_READ_DEFAULT	0	/* A_MODE values (raftd/read.c) */
 #define KVD_READ_STALE		2
+/*
+ * Prepared queries have no table of their own in watch.h: their readers
+ * wait on this key of the catalog's, which no catalog read waits on and
+ * no catalog write touches. A query write wakes the catalog's readers
+ * too; they answer with their index unchanged, as Consul may.
+ */
+#define KVD_QUERIES_KEY		"\001queries"
+#define KVD_QUERIES_KEYLEN	8
 
 struct entry {
 	uint64_t	 index;
@@ -163,6 +171,10 @@ kvd_wake(void)
 			break;
 		case TOUCH_CATALOG:
 			watch_touched(WATCH_CATALOG, "", 0, 0);
+			break;
+		case TOUCH_QUERIES:
+			watch_touched(WATCH_CATALOG, KVD_QUERIES_KEY,
+			    KVD_QUERIES_KEYLEN, 0);
 			break;
 		case TOUCH_ALL:
 			watch_touched(0, NULL, 0, 0);
@@ -447,8 +459,7 @@ cat_read(struct sconn *sc, const struct frame *f, int may_park)
 		return;
 	}
 	if ((f->type == MSG_CAT_NODE && np == NULL) ||
-	    ((f->type == MSG_CAT_SERVICE || f->type == MSG_HEALTH_SERVICE) &&
-	    sp == NULL)) {
+	    (f->type == MSG_HEALTH_SERVICE && sp == NULL)) {
 		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "Missing %s name",
 		    f->type == MSG_CAT_NODE ? "node" : "service");
 		return;
@@ -488,6 +499,71 @@ kvd_handle_cat(struct sconn *sc, const struct frame *f)
 	cat_read(sc, f, 1);
 }
 
+/*
+ * query_read - MSG_QUERY_GET (blocking while the queries table does not
+ * change) and MSG_QUERY_EXECUTE (never blocks, as in Consul)
+ */
+static void
+query_read(struct sconn *sc, const struct frame *f, int may_park)
+{
+	static const struct attr queries = { .len = KVD_QUERIES_KEYLEN,
+	    .val = (const unsigned char *)KVD_QUERIES_KEY };
+	struct attr tab[ATTR_TAB];
+	char key[1024], err[256];
+	const char *kp;
+	uint64_t passing = 0, index = K.st.query_index;
+	struct buf b;
+	int rc, found = 0;
+
+	if (attr_index(f->body, f->len, tab, ATTR_TAB) < 0 ||
+	    opt_str(&tab[f->type == MSG_QUERY_GET ? A_QUERY_ID : A_KEY], key,
+	    sizeof(key), &kp) < 0) {
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ, "malformed or too "
+		    "long a query ID or name");
+		return;
+	}
+	if (f->type == MSG_QUERY_EXECUTE && (kp == NULL || *kp == '\0')) {
+		conn_reply_error(&sc->conn, f, MSG_E_BADREQ,
+		    "Missing query ID");
+		return;
+	}
+	if (f->type == MSG_QUERY_EXECUTE && K.st.catalog_index > index)
+		index = K.st.catalog_index;
+	if (index == 0)
+		index = 1;
+	if (f->type == MSG_QUERY_GET &&
+	    read_block(sc, f, tab, index, WATCH_CATALOG, &queries, 0,
+	    may_park))
+		return;
+	buf_init(&b);
+	attr_put_u64(&b, A_INDEX, index);
+	if (f->type == MSG_QUERY_GET) {
+		rc = query_get(&K.st, kp, &b, &found);
+		if (rc == 0 && kp != NULL && !found)
+			rc = MSG_E_NOTFOUND;
+		snprintf(err, sizeof(err), "Query not found");
+	} else {
+		attr_u64(&tab[A_PASSING], &passing);
+		rc = query_execute(&K.st, kp, passing != 0, &b, err,
+		    sizeof(err));
+	}
+	if (rc > 0) {
+		conn_reply_error(&sc->conn, f, (uint32_t)rc, "%s", err);
+		buf_free(&b);
+		return;
+	}
+	reply_done(sc, f, &b, rc);
+}
+
+/* kvd_handle_query - MSG_QUERY_GET and MSG_QUERY_EXECUTE */
+static void
+kvd_handle_query(struct sconn *sc, const struct frame *f)
+{
+	if (!may_serve(sc, f))
+		return;
+	query_read(sc, f, 1);
+}
+
 /* kvd_rerun - a blocked read woke: answer it now */
 static void
 kvd_rerun(struct sconn *sc, const struct frame *f)
@@ -498,6 +574,8 @@ kvd_rerun(struct sconn *sc, const struct frame *f)
 		session_read(sc, f, 0);
 	else if (f->type == MSG_KV_GET)
 		kv_get_read(sc, f, 0);
+	else if (f->type == MSG_QUERY_GET)
+		query_read(sc, f, 0);
 	else
 		cat_read(sc, f, 0);
 }
@@ -583,6 +661,8 @@ static const struct handler kvd_handlers[] = {
 	{ MSG_CAT_SERVICE, "catalog.service", kvd_handle_cat },
 	{ MSG_HEALTH_SERVICE, "health.service", kvd_handle_cat },
 	{ MSG_HEALTH_CHECKS, "health.checks", kvd_handle_cat },
+	{ MSG_QUERY_GET, "query.get", kvd_handle_query },
+	{ MSG_QUERY_EXECUTE, "query.execute", kvd_handle_query },
 	{ MSG_KVD_STATUS, "status", kvd_handle_status },
 	{ MSG_KVD_SNAPSHOT_SAVE, "snapshot.save", kvd_handle_snapshot_save },
 	{ MSG_KVD_SNAPSHOT_RESTORE, "snapshot.restore",

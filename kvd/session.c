@@ -201,6 +201,9 @@ sess_invalidate(struct store *s, DB_TXN *t, uint64_t index, const void *id,
 		return store_fail(rc, "session del");
 	if (touched && kv_touch(s, t, index) < 0)
 		return -1;
+	/* Consul deletes the prepared queries bound to it too. */
+	if (query_session_gone(s, t, index, id, idlen) < 0)
+		return -1;
 	attr_put(res, A_GONE, id, idlen);
 	log_info("session %.*s invalidated; its locks %s", (int)idlen,
 	    (const char *)id, del ? "deleted" : "released");

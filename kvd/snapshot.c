@@ -4,21 +4,22 @@
  * thesis, chapter 5). raftd owns the files: it decides when, names the
  * path, keeps and ships them; kvd only writes and reads them.
  *
- * Format, version 2 (integers big-endian):
+ * Format, version 3 (integers big-endian):
  *
  *	header	 "CAIRNSNAP" (9 bytes), u32 version, u64 applied,
- *		 u64 kv_index, u64 catalog_index, u32 ntables (7), then a
+ *		 u64 kv_index, u64 catalog_index, u32 ntables (8), then a
  *		 u64 record count per table in the order meta kv nodes
- *		 services checks sessions locks (97 bytes in all)
+ *		 services checks sessions locks queries (105 bytes in all)
  *	records	 each table's records in that order, each one attribute
  *		 (frame.h) whose type is the table's number (1 meta ..
- *		 7 locks) and whose value is A_KEY then A_VALUE, the raw
+ *		 8 queries) and whose value is A_KEY then A_VALUE, the raw
  *		 BDB key and data; keys strictly increasing in the btree's
  *		 order (bytes, a prefix first)
  *	trailer	 u32 CRC-32C of every byte before it
  *
- * Version 1 is the same without sessions and locks (5 tables); it is
- * still read.
+ * Version 2 is the same without queries (7 tables), version 1 also
+ * without sessions and locks (5 tables); both are still read, and
+ * restoring one empties the tables it does not have.
  *
  * Saving streams through a 64 KB buffer, so the state is never in memory
  * at once, and is atomic: path.tmp, fsync, rename, fsync of the
@@ -49,9 +50,10 @@
 
 #define SNAP_MAGIC	"CAIRNSNAP"
 #define SNAP_MAGIC_LEN	9
-#define SNAP_VERSION	2
-#define SNAP_NTABLES	7
+#define SNAP_VERSION	3
+#define SNAP_NTABLES	8
 #define SNAP_NTABLES_V1	5
+#define SNAP_NTABLES_V2	7
 #define SNAP_FIXED_LEN	(SNAP_MAGIC_LEN + 4 + 3 * 8 + 4)
 #define SNAP_HDR_LEN	(SNAP_FIXED_LEN + SNAP_NTABLES * 8)
 #define SNAP_CRC_LEN	4
@@ -60,12 +62,13 @@
 #define SNAP_REC_MAX	FRAME_MAX
 
 static const char *snap_names[SNAP_NTABLES] = {
-	"meta", "kv", "nodes", "services", "checks", "sessions", "locks"
+	"meta", "kv", "nodes", "services", "checks", "sessions", "locks",
+	"queries"
 };
 
 struct snap_hdr {
 	uint32_t	 version;
-	int		 ntables;	/* 7, or 5 in version 1 */
+	int		 ntables;	/* 8; 7 in version 2, 5 in 1 */
 	uint64_t	 applied, kv_index, catalog_index;
 	uint64_t	 count[SNAP_NTABLES];
 	int		 in_meta;	/* how many of the three meta has */
@@ -92,7 +95,7 @@ static DB *
 snap_db(struct store *s, int i)
 {
 	DB *dbs[SNAP_NTABLES] = { s->meta, s->kv, s->nodes, s->services,
-	    s->checks, s->sessions, s->locks };
+	    s->checks, s->sessions, s->locks, s->queries };
 
 	return dbs[i];
 }
@@ -486,13 +489,15 @@ in_open(const char *path, struct snap_hdr *h, char *err, size_t errlen)
 	}
 	p = x + SNAP_MAGIC_LEN;
 	if (have >= SNAP_MAGIC_LEN + 4 &&
-	    (h->version = be32_get(p)) != SNAP_VERSION && h->version != 1) {
+	    (h->version = be32_get(p)) != SNAP_VERSION && h->version != 1 &&
+	    h->version != 2) {
 		snprintf(err, errlen, "%s: snapshot format version %u, this "
-		    "kvd reads versions 1 and %u", path, h->version,
+		    "kvd reads versions 1 to %u", path, h->version,
 		    SNAP_VERSION);
 		goto fail;
 	}
-	h->ntables = h->version == 1 ? SNAP_NTABLES_V1 : SNAP_NTABLES;
+	h->ntables = h->version == 1 ? SNAP_NTABLES_V1 : h->version == 2 ?
+	    SNAP_NTABLES_V2 : SNAP_NTABLES;
 	hlen = SNAP_FIXED_LEN + (size_t)h->ntables * 8;
 	if (size < hlen + SNAP_CRC_LEN) {
 		snprintf(err, errlen, "%s is truncated (%" PRIu64 " bytes, "
@@ -725,6 +730,8 @@ store_snapshot_restore(struct store *s, const char *path, uint64_t *index,
 	s->catalog_index = h.catalog_index;
 	if (store_meta_get(s, "session_index", &s->session_index) < 0)
 		s->session_index = h.applied;
+	if (store_meta_get(s, "query_index", &s->query_index) < 0)
+		s->query_index = h.applied;
 	*index = h.applied;
 	return 0;
 abort:
@@ -775,9 +782,11 @@ store_snapshot_apply(struct store *s, DB_TXN *t, uint64_t index,
 	unlink(path);
 	if (store_meta_put(s, t, "kv_index", index) < 0 ||
 	    store_meta_put(s, t, "catalog_index", index) < 0 ||
-	    store_meta_put(s, t, "session_index", index) < 0)
+	    store_meta_put(s, t, "session_index", index) < 0 ||
+	    store_meta_put(s, t, "query_index", index) < 0)
 		return -1;
 	s->kv_index = s->catalog_index = s->session_index = index;
+	s->query_index = index;
 	store_note(s, TOUCH_ALL, "", 0);
 	log_info("restored a snapshot of index %" PRIu64 " at index %" PRIu64,
 	    h.applied, index);

@@ -146,12 +146,14 @@ store_open(struct store *s, const char *dir, char *err, size_t errlen)
 	    db_open1(s, &s->services, "services.db", err, errlen) < 0 ||
 	    db_open1(s, &s->checks, "checks.db", err, errlen) < 0 ||
 	    db_open1(s, &s->sessions, "sessions.db", err, errlen) < 0 ||
-	    db_open1(s, &s->locks, "locks.db", err, errlen) < 0)
+	    db_open1(s, &s->locks, "locks.db", err, errlen) < 0 ||
+	    db_open1(s, &s->queries, "queries.db", err, errlen) < 0)
 		return -1;
 	if (store_meta_get(s, "applied", &s->applied) < 0 ||
 	    store_meta_get(s, "kv_index", &s->kv_index) < 0 ||
 	    store_meta_get(s, "catalog_index", &s->catalog_index) < 0 ||
-	    store_meta_get(s, "session_index", &s->session_index) < 0) {
+	    store_meta_get(s, "session_index", &s->session_index) < 0 ||
+	    store_meta_get(s, "query_index", &s->query_index) < 0) {
 		snprintf(err, errlen, "cannot read %s/meta.db", dir);
 		return -1;
 	}
@@ -172,7 +174,7 @@ void
 store_close(struct store *s)
 {
 	DB **dbs[] = { &s->meta, &s->kv, &s->nodes, &s->services, &s->checks,
-	    &s->sessions, &s->locks };
+	    &s->sessions, &s->locks, &s->queries };
 	size_t i;
 
 	buf_free(&s->touched);
@@ -226,6 +228,8 @@ store_dispatch(struct store *s, DB_TXN *t, uint64_t index, uint32_t op,
 		return session_apply(s, t, index, op, tab, cmd, len, res);
 	if (op >= OP_CAT_REGISTER && op <= OP_CHECK_STATUS)
 		return catalog_apply(s, t, index, op, tab, cmd, len, res);
+	if (op == OP_QUERY_SET || op == OP_QUERY_DELETE)
+		return query_apply(s, t, index, op, tab, res);
 	if (op == OP_RESTORE)
 		return store_snapshot_apply(s, t, index, &tab[A_DATA], res);
 	res_error(res, MSG_E_BADREQ, "unknown operation %u", op);

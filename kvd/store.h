@@ -8,6 +8,7 @@
  *		 A_FLAGS [A_SESSION] A_VALUE)
  *	nodes	 node -> record;  services, checks: node "\0" id -> record
  *	sessions, locks	 see session.c
+ *	queries	 prepared queries, see query.c
  *
  * Commits do not wait for the disk (DB_TXN_WRITE_NOSYNC): raftd's log is
  * what is durable, and the applied index is written in the same
@@ -30,10 +31,11 @@
 struct store {
 	DB_ENV		*env;
 	DB		*meta, *kv, *nodes, *services, *checks;
-	DB		*sessions, *locks;
+	DB		*sessions, *locks, *queries;
 	char		 dir[4096];
 	uint64_t	 applied;	/* cached "applied" */
 	uint64_t	 kv_index, catalog_index, session_index;
+	uint64_t	 query_index;
 	uint64_t	 now;		/* the applying command's A_NOW, or 0 */
 	struct buf	 touched;	/* store_note's, until kvd takes them */
 };
@@ -47,6 +49,7 @@ enum store_touch {
 	TOUCH_TREE,		/* every KV key under a prefix */
 	TOUCH_SESSIONS,		/* the sessions table */
 	TOUCH_CATALOG,		/* nodes, services, checks */
+	TOUCH_QUERIES,		/* the prepared queries table */
 	TOUCH_ALL,		/* everything (a restore) */
 };
 void	store_note(struct store *, enum store_touch, const void *, size_t);
@@ -122,6 +125,24 @@ int	catalog_service(struct store *, const char *name, const char *tag,
 	    int health, int passing, struct buf *out);
 int	catalog_checks(struct store *, const char *node, const char *service,
 	    const char *state, struct buf *out);
+
+/*
+ * query.c: prepared queries. query_get appends A_ENTRY{query} for id (or
+ * every query, id NULL) and says in *found how many. query_execute resolves
+ * key as Consul does (an ID, an exact name, the longest template prefix)
+ * and appends the query and its filtered health entries (msg.h
+ * MSG_QUERY_EXECUTE); it returns -1 on a storage error, else 0 or the
+ * MSG_E_* status with err set. query_session_gone deletes the queries
+ * bound to a session that was invalidated.
+ */
+int	query_apply(struct store *, DB_TXN *, uint64_t index, uint32_t op,
+	    const struct attr *tab, struct buf *res);
+int	query_get(struct store *, const char *id, struct buf *out,
+	    int *found);
+int	query_execute(struct store *, const char *key, int passing,
+	    struct buf *out, char *err, size_t errlen);
+int	query_session_gone(struct store *, DB_TXN *, uint64_t index,
+	    const void *id, size_t idlen);
 
 /*
  * snapshot.c: the whole state in one file (format in snapshot.c).

@@ -4,8 +4,9 @@
  * saved and restored into a fresh store and over a store holding other
  * data, compared table by table and record by record; the indexes; that
  * restoring is idempotent and durable and that commands apply after it;
- * every kind of damaged file refused with the store unchanged; an empty
- * store; and a 100,000-key round trip, timed.
+ * every kind of damaged file refused with the store unchanged; files of
+ * versions 1 and 2 still read; an empty store; and a 100,000-key round
+ * trip, timed.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -22,8 +23,9 @@
 #include "store.h"
 #include "test.h"
 
-#define NTABLES		7
-#define HDR_LEN		97	/* the version 2 header */
+#define NTABLES		8
+#define HDR_LEN		105	/* the version 3 header */
+#define HDR_LEN_V2	97
 #define HDR_LEN_V1	81
 #define LARGE_KEYS	100000
 
@@ -40,7 +42,7 @@ static DB *
 table(struct store *s, int i)
 {
 	DB *dbs[NTABLES] = { s->meta, s->kv, s->nodes, s->services,
-	    s->checks, s->sessions, s->locks };
+	    s->checks, s->sessions, s->locks, s->queries };
 
 	return dbs[i];
 }
@@ -562,7 +564,7 @@ test_corrupt(void)
 		"not a cairn snapshot" },
 	    { "wrong magic, last byte", M_SET8, ABS, 0, 8, 'p',
 		"not a cairn snapshot" },
-	    { "wrong version", M_SET32, ABS, 0, 9, 3, "format version 3" },
+	    { "wrong version", M_SET32, ABS, 0, 9, 4, "format version 4" },
 	    { "version 0", M_SET32, ABS, 0, 9, 0, "format version 0" },
 	    { "wrong table count", M_SET32, ABS, 0, 37, 6, "6 tables" },
 	    { "meta count +1", M_ADD64, ABS, 0, COUNT(0), 1, "has type 2" },
@@ -571,6 +573,7 @@ test_corrupt(void)
 	    { "checks count -1", M_ADD64, ABS, 0, COUNT(4), -1,
 		"bytes after" },
 	    { "locks count +1", M_ADD64, ABS, 0, COUNT(6), 1, "truncated" },
+	    { "queries count +1", M_ADD64, ABS, 0, COUNT(7), 1, "truncated" },
 	    { "huge count", M_SET64, ABS, 0, COUNT(4), UINT64_MAX,
 		"truncated" },
 	    { "record type", M_SET8, 1, 0, 1, 9, "has type 9" },
@@ -707,7 +710,8 @@ test_version1(void)
 	snap_path(path, sizeof(path), "b.snap");
 	snap_path(old, sizeof(old), "v1.snap");
 	if ((good = slurp(path, &n)) == NULL || n < HDR_LEN + 4 ||
-	    be64_get(good + COUNT(5)) != 0 || be64_get(good + COUNT(6)) != 0) {
+	    be64_get(good + COUNT(5)) != 0 || be64_get(good + COUNT(6)) != 0 ||
+	    be64_get(good + COUNT(7)) != 0) {
 		CHECK(0);
 		free(good);
 		return;
@@ -731,6 +735,49 @@ test_version1(void)
 	spit(old, p, m);
 	CHECK(store_snapshot_restore(&C.st, old, &index, err,
 	    sizeof(err)) < 0 && strstr(err, "7 tables, version 1 has 5"));
+	free(p);
+	free(good);
+}
+
+/*
+ * test_version2 - a file in the version 2 layout (no queries) is still
+ * read: b.snap rewritten by hand as version 2
+ */
+static void
+test_version2(void)
+{
+	char path[128], old[128], err[256];
+	unsigned char *good, *p;
+	uint64_t index = 0;
+	size_t n, m;
+
+	snap_path(path, sizeof(path), "b.snap");
+	snap_path(old, sizeof(old), "v2.snap");
+	if ((good = slurp(path, &n)) == NULL || n < HDR_LEN + 4 ||
+	    be64_get(good + COUNT(7)) != 0) {
+		CHECK(0);
+		free(good);
+		return;
+	}
+	m = n - (HDR_LEN - HDR_LEN_V2);
+	if ((p = malloc(n)) == NULL)
+		log_fatal("out of memory");
+	memcpy(p, good, HDR_LEN_V2);
+	be32_put(p + 9, 2);
+	be32_put(p + 37, 7);
+	memcpy(p + HDR_LEN_V2, good + HDR_LEN, n - HDR_LEN);
+	be32_put(p + m - 4, crc32c(0, p, m - 4));
+	spit(old, p, m);
+	CHECK(store_snapshot_restore(&C.st, old, &index, err,
+	    sizeof(err)) == 0);
+	CHECK(index == B.st.applied);
+	CHECK(same(&B.st, &C.st) > 17);
+	/* a version 2 header saying 8 tables is refused */
+	be32_put(p + 37, 8);
+	be32_put(p + m - 4, crc32c(0, p, m - 4));
+	spit(old, p, m);
+	CHECK(store_snapshot_restore(&C.st, old, &index, err,
+	    sizeof(err)) < 0 && strstr(err, "8 tables, version 2 has 7"));
 	free(p);
 	free(good);
 }
@@ -892,6 +939,7 @@ main(void)
 	RUN(test_apply_after);
 	RUN(test_corrupt);
 	RUN(test_version1);
+	RUN(test_version2);
 	RUN(test_save_errors);
 	RUN(test_empty);
 	RUN(test_large);
