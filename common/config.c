@@ -128,6 +128,7 @@ static const struct cfg_key cfg_top[] = {
 	{ "checks",		CFG_DEFS,	CFG_F(checks),
 	    CFG_F(nchecks), NULL },
 	{ "dns_config",		CFG_RAW,	0, 0, NULL },	/* dnsd */
+	{ "alt_domain",		CFG_RAW,	0, 0, NULL },
 	{ "performance",	CFG_RAW,	0, 0, NULL },	/* raftd */
 	{ "raft_snapshot_threshold", CFG_RAW,	0, 0, NULL },
 	{ "raft_snapshot_interval", CFG_RAW,	0, 0, NULL },

@@ -56,6 +56,87 @@ dns_answer_init(struct dns_answer_cfg *c, const char *domain,
 	return 0;
 }
 
+/* dns_answer_alt_domain - a second domain answered like the first */
+int
+dns_answer_alt_domain(struct dns_answer_cfg *c, const char *alt, char *err,
+    size_t errlen)
+{
+	unsigned char wire[DNS_NAME_MAX];
+	struct dns_labels l;
+	size_t wlen;
+
+	if (dns_name_wire(alt, wire, &wlen) == -1 || wlen < 2 ||
+	    wlen + strlen(HOSTMASTER) > DNS_NAME_MAX ||
+	    dns_name_text(wire, wlen, c->alt_domain, sizeof(c->alt_domain),
+	    1) == -1 || dns_name_labels(c->alt_domain, &l) == -1) {
+		c->alt_domain[0] = '\0';
+		snprintf(err, errlen, "alt_domain \"%.100s\" is not a DNS name",
+		    alt);
+		return -1;
+	}
+	if (strcmp(c->alt_domain, c->domain) == 0) {
+		c->alt_domain[0] = '\0';
+		snprintf(err, errlen, "alt_domain \"%.100s\" is the domain",
+		    alt);
+		return -1;
+	}
+	c->alt_labels = l.n;
+	return 0;
+}
+
+/* dns_answer_set_ttl - one service_ttl entry */
+int
+dns_answer_set_ttl(struct dns_answer_cfg *c, const char *name, uint32_t ttl,
+    char *err, size_t errlen)
+{
+	struct dns_ttl *t;
+	size_t len = strlen(name), i;
+
+	if (c->nservice_ttl == DNS_ANSWER_TTLS) {
+		snprintf(err, errlen, "service_ttl: more than %d entries",
+		    DNS_ANSWER_TTLS);
+		return -1;
+	}
+	t = &c->service_ttl[c->nservice_ttl];
+	t->prefix = len > 0 && name[len - 1] == '*';
+	if (t->prefix)
+		len--;
+	if ((len == 0 && !t->prefix) || len >= sizeof(t->name)) {
+		snprintf(err, errlen, "service_ttl: bad service name "
+		    "\"%.100s\"", name);
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		t->name[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ?
+		    name[i] + ('a' - 'A') : name[i]);
+	t->name[len] = '\0';
+	t->ttl = ttl;
+	c->nservice_ttl++;
+	return 0;
+}
+
+/* dns_answer_ttl - exact name first, then the longest prefix */
+uint32_t
+dns_answer_ttl(const struct dns_answer_cfg *c, const char *service)
+{
+	const struct dns_ttl *best = NULL, *t;
+	size_t i, len;
+
+	for (i = 0; i < c->nservice_ttl; i++) {
+		t = &c->service_ttl[i];
+		len = strlen(t->name);
+		if (!t->prefix) {
+			if (strcasecmp(t->name, service) == 0)
+				return t->ttl;
+			continue;
+		}
+		if (strncasecmp(t->name, service, len) == 0 &&
+		    (best == NULL || len > strlen(best->name)))
+			best = t;
+	}
+	return best != NULL ? best->ttl : 0;
+}
+
 /*
  * unescape - a presentation label to its bytes in out[n], NUL-terminated;
  * -1 if it holds a NUL byte or does not fit. The label came from
@@ -138,6 +219,64 @@ parse_addr(const char *s, struct dns_lookup *l)
 	return 0;
 }
 
+/*
+ * parse_arpa - "d.c.b.a.in-addr.arpa" or the 32 nibbles of an ip6.arpa
+ * name, least significant first, into l->addr
+ */
+static int
+parse_arpa(const struct dns_labels *lw, struct dns_lookup *l)
+{
+	const char *s;
+	size_t i;
+	unsigned v;
+	int h;
+
+	if (lw->n == 6 && strcmp(lw->label[4], "in-addr") == 0 &&
+	    strcmp(lw->label[5], "arpa") == 0) {
+		for (i = 0; i < 4; i++) {
+			s = lw->label[3 - i];
+			if (strlen(s) > 3 || s[0] == '\0' ||
+			    (s[0] == '0' && s[1] != '\0'))
+				return -1;
+			for (v = 0; *s != '\0'; s++) {
+				if (*s < '0' || *s > '9')
+					return -1;
+				v = v * 10 + (unsigned)(*s - '0');
+			}
+			if (v > 255)
+				return -1;
+			l->addr[i] = (unsigned char)v;
+		}
+		l->family = 4;
+		return 0;
+	}
+	if (lw->n == 34 && strcmp(lw->label[32], "ip6") == 0 &&
+	    strcmp(lw->label[33], "arpa") == 0) {
+		for (i = 0; i < 32; i++) {
+			s = lw->label[31 - i];
+			if (s[1] != '\0' || (h = hexval(s[0])) < 0)
+				return -1;
+			if (i % 2 == 0)
+				l->addr[i / 2] = (unsigned char)(h << 4);
+			else
+				l->addr[i / 2] |= (unsigned char)h;
+		}
+		l->family = 6;
+		return 0;
+	}
+	return -1;
+}
+
+/* under - is the (canonical, lower case) question name under domain */
+static int
+under(const struct dns_query *q, const struct dns_labels *lw,
+    const char *domain, size_t labels)
+{
+	/* Canonical text, so a suffix compare is a label compare. */
+	return domain[0] != '\0' && lw->n >= labels &&
+	    strcmp(q->qname + lw->off[lw->n - labels], domain) == 0;
+}
+
 /* invalid - classify as NXDOMAIN, saying why for the debug log */
 static void
 invalid(struct dns_lookup *l, const char *why)
@@ -160,19 +299,26 @@ dns_answer_classify(const struct dns_answer_cfg *c, const struct dns_query *q,
 	struct dns_labels lw, lo;	/* lower case, as asked */
 	const char *kind, *dc = NULL;
 	size_t n, m;
-	int implied;
+	int implied, first;
 
 	memset(l, 0, sizeof(*l));
+	l->ttl = -1;
 	if (dns_name_labels(q->qname, &lw) == -1 ||
 	    dns_name_labels(q->qname_orig, &lo) == -1 || lw.n != lo.n) {
 		invalid(l, "name does not split");
 		return;
 	}
-	/* Canonical text, so a suffix compare is a label compare. */
-	if (lw.n < c->domain_labels ||
-	    strcmp(q->qname + lw.off[lw.n - c->domain_labels],
-	    c->domain) != 0) {
-		l->kind = DNS_K_OUTSIDE;
+	/* The longer of the two domains first: one may end the other. */
+	first = c->alt_labels > c->domain_labels;
+	if (under(q, &lw, first ? c->alt_domain : c->domain,
+	    first ? c->alt_labels : c->domain_labels))
+		l->alt = first;
+	else if (under(q, &lw, first ? c->domain : c->alt_domain,
+	    first ? c->domain_labels : c->alt_labels))
+		l->alt = !first;
+	else {
+		l->kind = (q->qtype == DNS_T_PTR || q->qtype == DNS_T_ANY) &&
+		    parse_arpa(&lw, l) == 0 ? DNS_K_PTR : DNS_K_OUTSIDE;
 		return;
 	}
 	switch (q->qtype) {
@@ -187,7 +333,7 @@ dns_answer_classify(const struct dns_answer_cfg *c, const struct dns_query *q,
 		l->kind = DNS_K_NOTIMP;
 		return;
 	}
-	n = lw.n - c->domain_labels;
+	n = lw.n - (l->alt ? c->alt_labels : c->domain_labels);
 	for (;;) {
 		if (n == 0) {
 			invalid(l, "no kind label");
@@ -234,6 +380,15 @@ dns_answer_classify(const struct dns_answer_cfg *c, const struct dns_query *q,
 				return;
 			}
 			l->kind = DNS_K_NODE;
+			break;
+		}
+		if (strcmp(kind, "query") == 0) {
+			if (m == 0 ||
+			    join(&lw, 0, m, l->query, sizeof(l->query)) == -1) {
+				invalid(l, "bad query name");
+				return;
+			}
+			l->kind = DNS_K_QUERY;
 			break;
 		}
 		if (strcmp(kind, "addr") == 0) {
@@ -328,6 +483,22 @@ toolong:
 	return -1;
 }
 
+/* One address as a record: A, AAAA or (a host name) CNAME. */
+struct addr_rr {
+	uint16_t	 type;
+	unsigned char	 ip[16];
+	char		 host[TEXTBUF];	/* CNAME target */
+};
+
+/* One healthy instance: attributes pointing into kvd's reply. */
+struct inst {
+	struct attr	 node;
+	struct attr	 node_addr;
+	struct attr	 addr;		/* the service's, else the node's */
+	uint32_t	 port;
+	int		 first;		/* SRV: the first with its target */
+};
+
 /* soa_add - the zone's SOA (RFC 2308 section 3: TTL is the minimum) */
 static int
 soa_add(const struct dns_answer_cfg *c, struct dns_writer *w, int sec,
@@ -348,14 +519,72 @@ soa_add(const struct dns_answer_cfg *c, struct dns_writer *w, int sec,
 	return dns_writer_soa(w, sec, c->domain, soa.minimum, &soa);
 }
 
-/* ns_add - the zone's NS */
-static int
-ns_add(const struct dns_answer_cfg *c, struct dns_writer *w, int sec)
-{
-	char target[DNS_NAMEBUF + 16];
+static int	inst_read(const struct attr *, struct inst *);
+static int	unhealthy(const struct dns_answer_cfg *, const struct attr *);
+static uint64_t	rng_next(uint64_t *);
+static int	addr_rr(const char *, uint16_t, struct addr_rr *);
+static int	addr_write(struct dns_writer *, int, const char *, uint32_t,
+		    const struct addr_rr *);
 
-	snprintf(target, sizeof(target), NS_LABEL "%s", c->domain);
-	return dns_writer_ns(w, sec, c->domain, 0, target);
+/*
+ * ns_add - the zone's NS: up to DNS_ANSWER_NS servers picked at random
+ * from the "consul" service's healthy instances, as Consul does, with
+ * their addresses as glue; ns.<domain> when there are none
+ */
+static int
+ns_add(const struct dns_answer_cfg *c, struct dns_writer *w, int sec,
+    const void *servers, size_t len, uint64_t *rng)
+{
+	char target[DNS_NAMEBUF + 16], suffix[DNS_NAMEBUF + 80];
+	char node[256], addr[256];
+	unsigned char wire[DNS_NAME_MAX];
+	struct inst pick[DNS_ANSWER_NS], in;
+	struct attr_iter it;
+	struct attr a;
+	struct addr_rr r;
+	size_t n = 0, seen = 0, i, j, wlen;
+
+	attr_iter_init(&it, servers, servers != NULL ? len : 0);
+	while (attr_next(&it, &a) == 1) {
+		if (a.type != A_ENTRY || unhealthy(c, &a) ||
+		    inst_read(&a, &in) == -1)
+			continue;
+		attr_text(&in.node, node, sizeof(node));
+		snprintf(suffix, sizeof(suffix), "node.%s.%s", c->dc,
+		    c->domain);
+		if (name_of(node, suffix, target, sizeof(target)) == -1 ||
+		    dns_name_wire(target, wire, &wlen) == -1)
+			continue;
+		/* Reservoir sampling: each server is as likely. */
+		seen++;
+		if (n < DNS_ANSWER_NS)
+			pick[n++] = in;
+		else if (rng != NULL &&
+		    (j = rng_next(rng) % seen) < DNS_ANSWER_NS)
+			pick[j] = in;
+	}
+	if (n == 0) {
+		snprintf(target, sizeof(target), NS_LABEL "%s", c->domain);
+		return dns_writer_ns(w, sec, c->domain, 0, target);
+	}
+	snprintf(suffix, sizeof(suffix), "node.%s.%s", c->dc, c->domain);
+	for (i = 0; i < n; i++) {
+		attr_text(&pick[i].node, node, sizeof(node));
+		name_of(node, suffix, target, sizeof(target));
+		if (dns_writer_ns(w, sec, c->domain, c->node_ttl, target) ==
+		    DNS_W_FULL)
+			return DNS_W_FULL;
+	}
+	for (i = 0; i < n; i++) {
+		attr_text(&pick[i].node, node, sizeof(node));
+		attr_text(&pick[i].node_addr, addr, sizeof(addr));
+		name_of(node, suffix, target, sizeof(target));
+		if (addr_rr(addr, DNS_T_ANY, &r) && r.type != DNS_T_CNAME &&
+		    addr_write(w, DNS_SEC_ADDITIONAL, target, c->node_ttl,
+		    &r) == DNS_W_FULL)
+			return DNS_W_FULL;
+	}
+	return DNS_W_OK;
 }
 
 /* begin - the writer for an answer to q, OPT size echoed */
@@ -404,13 +633,6 @@ want_cname(uint16_t t)
 	    t == DNS_T_CNAME;
 }
 
-/* One address as a record: A, AAAA or (a host name) CNAME. */
-struct addr_rr {
-	uint16_t	 type;
-	unsigned char	 ip[16];
-	char		 host[TEXTBUF];	/* CNAME target */
-};
-
 /*
  * addr_rr - the record an address gives for qtype; 0 with none (a type
  * the address lacks, an empty or unusable address)
@@ -452,11 +674,46 @@ addr_write(struct dns_writer *w, int sec, const char *name, uint32_t ttl,
 	}
 }
 
+/*
+ * chased_write - after a CNAME to host, host's own addresses of the
+ * types asked for, when the caller resolved them
+ */
+static int
+chased_write(struct dns_writer *w, const struct dns_lookup *l,
+    uint16_t qtype, const struct addr_rr *cname)
+{
+	const struct dns_chased *ch;
+	size_t i, k;
+	int r;
+
+	if (cname->type != DNS_T_CNAME)
+		return DNS_W_OK;
+	for (i = 0; i < l->nchased; i++) {
+		ch = &l->chased[i];
+		if (strcasecmp(ch->host, cname->host) != 0)
+			continue;
+		for (k = 0; k < ch->n && k < DNS_ANSWER_CHASE_ADDRS; k++) {
+			if (ch->family[k] == 4 && want_a(qtype))
+				r = dns_writer_a(w, DNS_SEC_ANSWER, ch->host,
+				    ch->ttl, ch->addr[k]);
+			else if (ch->family[k] == 6 && want_aaaa(qtype))
+				r = dns_writer_aaaa(w, DNS_SEC_ANSWER,
+				    ch->host, ch->ttl, ch->addr[k]);
+			else
+				continue;
+			if (r == DNS_W_FULL)
+				return r;
+		}
+		break;
+	}
+	return DNS_W_OK;
+}
+
 /* node_answer - A/AAAA/CNAME and TXT (node meta, RFC 1464) of a node */
 static size_t
 node_answer(const struct dns_answer_cfg *c, const struct dns_query *q,
-    const unsigned char *rec, size_t reclen, struct dns_writer *w,
-    uint32_t now)
+    const struct dns_lookup *l, const unsigned char *rec, size_t reclen,
+    struct dns_writer *w, uint32_t now)
 {
 	struct attr tab[ATTR_TAB], mt[ATTR_TAB], a;
 	struct attr_iter it;
@@ -472,8 +729,8 @@ node_answer(const struct dns_answer_cfg *c, const struct dns_query *q,
 		return empty(c, w, DNS_R_NXDOMAIN, now);
 	attr_text(&tab[A_ADDRESS], addr, sizeof(addr));
 	if (addr_rr(addr, q->qtype, &r) &&
-	    addr_write(w, DNS_SEC_ANSWER, q->qname_orig, c->node_ttl, &r) ==
-	    DNS_W_FULL)
+	    (addr_write(w, DNS_SEC_ANSWER, q->qname_orig, c->node_ttl, &r) ==
+	    DNS_W_FULL || chased_write(w, l, q->qtype, &r) == DNS_W_FULL))
 		goto done;
 	if (q->qtype != DNS_T_TXT && q->qtype != DNS_T_ANY)
 		goto done;
@@ -504,15 +761,6 @@ done:
 	return dns_writer_finish(w);
 }
 
-/* One healthy instance: attributes pointing into kvd's reply. */
-struct inst {
-	struct attr	 node;
-	struct attr	 node_addr;
-	struct attr	 addr;		/* the service's, else the node's */
-	uint32_t	 port;
-	int		 first;		/* SRV: the first with its target */
-};
-
 /* The records one instance gives. */
 struct inst_rr {
 	struct addr_rr	 rr;		/* A, AAAA or CNAME answers */
@@ -521,20 +769,32 @@ struct inst_rr {
 	int		 has_glue;
 };
 
-/* critical - does any check in the entry have status "critical" */
+/* status_is - a check's status attribute is s */
 static int
-critical(const struct attr *entry)
+status_is(const struct attr *a, const char *s)
+{
+	return a->len == strlen(s) && memcmp(a->val, s, a->len) == 0;
+}
+
+/*
+ * unhealthy - does any check in the entry have status "critical" (or,
+ * with only_passing, "warning")
+ */
+static int
+unhealthy(const struct dns_answer_cfg *c, const struct attr *entry)
 {
 	struct attr_iter it;
 	struct attr a, ct[A_STATUS + 1];
 
 	attr_iter_init(&it, entry->val, entry->len);
-	while (attr_next(&it, &a) == 1)
-		if (a.type == A_CHECK_REC &&
-		    attr_index(a.val, a.len, ct, A_STATUS + 1) == 0 &&
-		    ct[A_STATUS].len == 8 &&
-		    memcmp(ct[A_STATUS].val, "critical", 8) == 0)
+	while (attr_next(&it, &a) == 1) {
+		if (a.type != A_CHECK_REC ||
+		    attr_index(a.val, a.len, ct, A_STATUS + 1) < 0)
+			continue;
+		if (status_is(&ct[A_STATUS], "critical") ||
+		    (c->only_passing && status_is(&ct[A_STATUS], "warning")))
 			return 1;
+	}
 	return 0;
 }
 
@@ -647,7 +907,8 @@ rng_next(uint64_t *s)
  */
 static int
 svc_write(const struct dns_answer_cfg *c, const struct dns_query *q,
-    struct inst **v, size_t k, struct dns_writer *w)
+    const struct dns_lookup *l, struct inst **v, size_t k, uint32_t ttl,
+    struct dns_writer *w)
 {
 	struct inst_rr r;
 	size_t i;
@@ -657,11 +918,11 @@ svc_write(const struct dns_answer_cfg *c, const struct dns_query *q,
 		inst_records(c, q->qtype, v[i], &r);
 		if (q->qtype == DNS_T_SRV)
 			ret = dns_writer_srv(w, DNS_SEC_ANSWER, q->qname_orig,
-			    c->service_ttl, 1, 1, (uint16_t)v[i]->port,
+			    ttl, 1, 1, (uint16_t)v[i]->port,
 			    r.target);
-		else
-			ret = addr_write(w, DNS_SEC_ANSWER, q->qname_orig,
-			    c->service_ttl, &r.rr);
+		else if ((ret = addr_write(w, DNS_SEC_ANSWER, q->qname_orig,
+		    ttl, &r.rr)) == DNS_W_OK)
+			ret = chased_write(w, l, q->qtype, &r.rr);
 		if (ret == DNS_W_FULL)
 			return 1;
 	}
@@ -670,7 +931,7 @@ svc_write(const struct dns_answer_cfg *c, const struct dns_query *q,
 			continue;	/* one glue record per target */
 		inst_records(c, q->qtype, v[i], &r);
 		if (r.has_glue && addr_write(w, DNS_SEC_ADDITIONAL, r.target,
-		    c->service_ttl, &r.glue) == DNS_W_FULL)
+		    ttl, &r.glue) == DNS_W_FULL)
 			return 1;
 	}
 	return 0;
@@ -682,8 +943,9 @@ svc_write(const struct dns_answer_cfg *c, const struct dns_query *q,
  */
 static size_t
 service_answer(const struct dns_answer_cfg *c, const struct dns_query *q,
-    const void *body, size_t len, int tcp, uint32_t now, uint64_t *rng,
-    struct dns_writer *w, unsigned char *buf, size_t cap)
+    const struct dns_lookup *l, const void *body, size_t len, int tcp,
+    uint32_t now, uint64_t *rng, struct dns_writer *w, unsigned char *buf,
+    size_t cap)
 {
 	struct attr_iter it;
 	struct attr a;
@@ -691,11 +953,13 @@ service_answer(const struct dns_answer_cfg *c, const struct dns_query *q,
 	struct inst_rr r;
 	size_t n = 0, nalloc = 0, nrec = 0, most, kmax, lo, hi, mid, i, j;
 	size_t out;
+	uint32_t ttl;
 	int more = 0;
 
-	attr_iter_init(&it, body, len);
+	ttl = l->ttl >= 0 ? (uint32_t)l->ttl : dns_answer_ttl(c, l->service);
+	attr_iter_init(&it, body, body != NULL ? len : 0);
 	while (attr_next(&it, &a) == 1) {
-		if (a.type != A_ENTRY || critical(&a))
+		if (a.type != A_ENTRY || unhealthy(c, &a))
 			continue;
 		if (n == nalloc) {
 			nalloc = nalloc ? nalloc * 2 : 16;
@@ -762,19 +1026,19 @@ service_answer(const struct dns_answer_cfg *c, const struct dns_query *q,
 			kmax = lo;
 	}
 	/* The largest count whose records and glue all fit. */
-	if (svc_write(c, q, v, kmax, w) != 0) {
+	if (svc_write(c, q, l, v, kmax, ttl, w) != 0) {
 		lo = 0;
 		hi = kmax - 1;
 		while (lo < hi) {
 			mid = (lo + hi + 1) / 2;
 			begin(w, q, tcp, buf, cap);
-			if (svc_write(c, q, v, mid, w) == 0)
+			if (svc_write(c, q, l, v, mid, ttl, w) == 0)
 				lo = mid;
 			else
 				hi = mid - 1;
 		}
 		begin(w, q, tcp, buf, cap);
-		svc_write(c, q, v, lo, w);
+		svc_write(c, q, l, v, lo, ttl, w);
 		kmax = lo;
 	}
 	if ((kmax < nrec || more) && c->enable_truncate)
@@ -784,6 +1048,112 @@ done:
 	free(v);
 	free(all);
 	return out;
+}
+
+/* cname_add - host into out[] unless it is there; 0 when out is full */
+static int
+cname_add(const char *addr, uint16_t qtype, char (*out)[DNS_NAMEBUF],
+    size_t *n, size_t max)
+{
+	struct addr_rr r;
+	size_t i;
+
+	if (!addr_rr(addr, qtype, &r) || r.type != DNS_T_CNAME)
+		return 1;
+	for (i = 0; i < *n; i++)
+		if (strcasecmp(out[i], r.host) == 0)
+			return 1;
+	if (*n == max)
+		return 0;
+	if (strlen(r.host) < DNS_NAMEBUF)	/* a valid name always is */
+		memcpy(out[(*n)++], r.host, strlen(r.host) + 1);
+	return 1;
+}
+
+/* dns_answer_cnames - the host names an answer would CNAME to */
+size_t
+dns_answer_cnames(const struct dns_answer_cfg *c, const struct dns_query *q,
+    const struct dns_lookup *l, const void *rec, size_t reclen,
+    char (*out)[DNS_NAMEBUF], size_t max)
+{
+	struct attr tab[ATTR_TAB], a;
+	struct attr_iter it;
+	struct inst in;
+	char addr[256];
+	size_t n = 0;
+
+	if (rec == NULL || max == 0 || (!want_a(q->qtype) &&
+	    !want_aaaa(q->qtype)))
+		return 0;
+	if (l->kind == DNS_K_NODE) {
+		if (attr_index(rec, reclen, tab, ATTR_TAB) == 0) {
+			attr_text(&tab[A_ADDRESS], addr, sizeof(addr));
+			cname_add(addr, q->qtype, out, &n, max);
+		}
+		return n;
+	}
+	if (l->kind != DNS_K_SERVICE && l->kind != DNS_K_QUERY)
+		return 0;
+	attr_iter_init(&it, rec, reclen);
+	while (attr_next(&it, &a) == 1) {
+		if (a.type != A_ENTRY || unhealthy(c, &a) ||
+		    inst_read(&a, &in) == -1)
+			continue;
+		attr_text(&in.addr, addr, sizeof(addr));
+		if (!cname_add(addr, q->qtype, out, &n, max))
+			break;
+	}
+	return n;
+}
+
+/* addr_is - does the string attribute hold l's address */
+static int
+addr_is(const struct attr *a, const struct dns_lookup *l)
+{
+	unsigned char ip[16];
+	char text[64];
+
+	if (attr_strcpy(a, text, sizeof(text)) == -1 ||
+	    inet_pton(l->family == 4 ? AF_INET : AF_INET6, text, ip) != 1)
+		return 0;
+	return memcmp(ip, l->addr, l->family == 4 ? 4 : 16) == 0;
+}
+
+/* dns_answer_ptr - the node, else the service, with l's address */
+int
+dns_answer_ptr(const struct dns_answer_cfg *c, const struct dns_lookup *l,
+    const void *body, size_t len, int services, char *out, size_t n)
+{
+	struct attr_iter it;
+	struct attr a, et[ATTR_TAB], rt[ATTR_TAB];
+	char suffix[DNS_NAMEBUF + 80], name[256];
+
+	attr_iter_init(&it, body, body != NULL ? len : 0);
+	while (attr_next(&it, &a) == 1) {
+		if (a.type != A_ENTRY ||
+		    attr_index(a.val, a.len, et, ATTR_TAB) < 0)
+			continue;
+		if (!services) {
+			if (!addr_is(&et[A_ADDRESS], l) ||
+			    attr_strcpy(&et[A_NODE], name, sizeof(name)) == -1)
+				continue;
+			snprintf(suffix, sizeof(suffix), "node.%s.%s", c->dc,
+			    c->domain);
+		} else {
+			if (!attr_present(&et[A_SERVICE_REC]) ||
+			    attr_index(et[A_SERVICE_REC].val,
+			    et[A_SERVICE_REC].len, rt, ATTR_TAB) < 0 ||
+			    !addr_is(&rt[A_ADDRESS], l) ||
+			    attr_strcpy(&rt[A_SERVICE_NAME], name,
+			    sizeof(name)) == -1)
+				continue;
+			snprintf(suffix, sizeof(suffix), "service.%s",
+			    c->domain);
+		}
+		if (name_of(name, suffix, out, n) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /* addr_answer - <hex>.addr: the address itself */
@@ -811,25 +1181,41 @@ dns_answer_build(const struct dns_answer_cfg *c, const struct dns_query *q,
     const struct dns_lookup *l, const void *rec, size_t reclen, int tcp,
     uint32_t now, uint64_t *rng, unsigned char *buf, size_t cap)
 {
+	static struct dns_answer_cfg alt;	/* one thread: no race */
 	struct dns_writer w;
 
+	if (l->alt) {
+		/* Names made for the answer are under alt_domain too. */
+		alt = *c;
+		memcpy(alt.domain, c->alt_domain, sizeof(alt.domain));
+		alt.domain_labels = c->alt_labels;
+		c = &alt;
+	}
 	if (begin(&w, q, tcp, buf, cap) == -1)
 		return dns_answer_error(q, DNS_R_SERVFAIL, 1, buf, cap);
 	switch (l->kind) {
 	case DNS_K_SOA:
 		soa_add(c, &w, DNS_SEC_ANSWER, now);
-		ns_add(c, &w, DNS_SEC_AUTHORITY);
+		ns_add(c, &w, DNS_SEC_AUTHORITY, rec, reclen, rng);
 		return dns_writer_finish(&w);
 	case DNS_K_NS:
-		ns_add(c, &w, DNS_SEC_ANSWER);
+		ns_add(c, &w, DNS_SEC_ANSWER, rec, reclen, rng);
 		return dns_writer_finish(&w);
 	case DNS_K_ADDR:
 		return addr_answer(c, q, l, &w, now);
 	case DNS_K_NODE:
-		return node_answer(c, q, rec, reclen, &w, now);
+		return node_answer(c, q, l, rec, reclen, &w, now);
 	case DNS_K_SERVICE:
-		return service_answer(c, q, rec, reclen, tcp, now, rng, &w,
+	case DNS_K_QUERY:
+		return service_answer(c, q, l, rec, reclen, tcp, now, rng, &w,
 		    buf, cap);
+	case DNS_K_PTR:
+		if (rec == NULL || reclen == 0 ||
+		    memchr(rec, '\0', reclen) == NULL)
+			return empty(c, &w, DNS_R_NXDOMAIN, now);
+		dns_writer_ptr(&w, DNS_SEC_ANSWER, q->qname_orig, c->node_ttl,
+		    rec);
+		return dns_writer_finish(&w);
 	case DNS_K_INVALID:
 		return empty(c, &w, DNS_R_NXDOMAIN, now);
 	case DNS_K_NOTIMP:

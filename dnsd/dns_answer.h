@@ -13,14 +13,19 @@
  *	_<service>._<tag|tcp>[.service][.<dc>]	RFC 2782 ("service" may be
  *						left out in SRV questions)
  *	<hex8|hex32>.addr[.<dc>]		no read: the address itself
+ *	<id|name>.query[.<dc>]			MSG_QUERY_EXECUTE
+ *	<ip reversed>.in-addr.arpa, ip6.arpa	MSG_CAT_NODES, then every
+ *						service (PTR and ANY only)
  * Node names and tags may contain dots (the labels are joined). A dc that
  * is not ours, a name of any other form, and a second label between the
  * kind and the domain give NXDOMAIN with the SOA. SOA and NS questions
- * for any name under the domain get the zone's SOA or NS, as in Consul.
+ * for any name under the domain get the zone's SOA or NS, as in Consul:
+ * NS names up to three servers (the "consul" service's instances) with
+ * their addresses as glue, or ns.<domain> when none is known. A name
+ * under alt_domain is answered as under the domain, and every name the
+ * answer makes (SRV targets, NS, SOA) is under alt_domain too.
  *
- * Left out for now: prepared queries (.query.), PTR for in-addr.arpa,
- * other datacenters, node_ttl/service_ttl (TTLs are 0), only_passing,
- * weights, and NS records naming the servers (NS is ns.<domain>).
+ * Left out: other datacenters and weights (SRV weight is always 1).
  */
 #ifndef CAIRN_DNS_ANSWER_H
 #define CAIRN_DNS_ANSWER_H
@@ -31,17 +36,41 @@
 #include "dns_packet.h"
 
 #define DNS_ANSWER_UDP_MAX	8	/* Consul's ceiling on udp_answer_limit */
+#define DNS_ANSWER_TTLS		64	/* service_ttl entries */
+#define DNS_ANSWER_NS		3	/* servers named in NS answers */
+#define DNS_ANSWER_CHASE	5	/* CNAME targets resolved per answer */
+#define DNS_ANSWER_CHASE_ADDRS	8	/* addresses kept of each */
+
+/* A host name an answer gives as a CNAME, resolved by the recursors. */
+struct dns_chased {
+	char		 host[DNS_NAMEBUF];	/* as dns_answer_cnames gave */
+	size_t		 n;
+	int		 family[DNS_ANSWER_CHASE_ADDRS];	/* 4 or 6 */
+	unsigned char	 addr[DNS_ANSWER_CHASE_ADDRS][16];
+	uint32_t	 ttl;
+};
+
+/* One service_ttl entry: "web" exactly, or "web*" (a prefix). */
+struct dns_ttl {
+	char		 name[128];	/* lower case, '*' removed */
+	int		 prefix;
+	uint32_t	 ttl;
+};
 
 /* Settings, from the agent config's domain, datacenter and dns_config. */
 struct dns_answer_cfg {
 	char		 domain[DNS_NAMEBUF];	/* canonical: lower, dot */
 	size_t		 domain_labels;
+	char		 alt_domain[DNS_NAMEBUF];	/* "" for none */
+	size_t		 alt_labels;
 	char		 dc[64];		/* lower case */
 	unsigned	 udp_answer_limit;	/* 3 */
 	unsigned	 a_record_limit;	/* 0: no limit */
 	int		 enable_truncate;	/* set TC when trimmed */
+	int		 only_passing;		/* drop warning too */
 	uint32_t	 node_ttl;		/* 0 */
-	uint32_t	 service_ttl;		/* 0 */
+	struct dns_ttl	 service_ttl[DNS_ANSWER_TTLS];	/* see _ttl() */
+	size_t		 nservice_ttl;
 };
 
 /* What a question asks for. */
@@ -55,6 +84,8 @@ enum dns_kind {
 	DNS_K_ADDR,		/* <hex>.addr */
 	DNS_K_NODE,		/* needs MSG_CAT_NODE */
 	DNS_K_SERVICE,		/* needs MSG_HEALTH_SERVICE */
+	DNS_K_QUERY,		/* needs MSG_QUERY_EXECUTE */
+	DNS_K_PTR,		/* needs the nodes, then the services */
 };
 
 struct dns_lookup {
@@ -64,8 +95,15 @@ struct dns_lookup {
 	char		 service[256];	/* SERVICE: lower case */
 	char		 tag[256];	/* SERVICE: "" for none */
 	int		 rfc2782;	/* SERVICE: _svc._tag form */
-	int		 family;	/* ADDR: 4 or 6 */
-	unsigned char	 addr[16];	/* ADDR */
+	char		 query[256];	/* QUERY: ID or name, lower case */
+	int		 family;	/* ADDR, PTR: 4 or 6 */
+	unsigned char	 addr[16];	/* ADDR, PTR */
+	int		 alt;		/* asked under alt_domain */
+	int64_t		 ttl;		/* QUERY: DNS.TTL in s, or -1 */
+	/* Set by the caller before building: each CNAME target's own
+	 * A/AAAA records follow it in the answer section. */
+	const struct dns_chased	*chased;
+	size_t		 nchased;
 };
 
 /*
@@ -75,6 +113,27 @@ struct dns_lookup {
  */
 int	dns_answer_init(struct dns_answer_cfg *, const char *domain,
 	    const char *dc, char *err, size_t errlen);
+
+/*
+ * dns_answer_alt_domain - set alt_domain (any case, trailing dot
+ * optional); -1 with err if it is not a usable name or is the domain.
+ */
+int	dns_answer_alt_domain(struct dns_answer_cfg *, const char *alt,
+	    char *err, size_t errlen);
+
+/*
+ * dns_answer_set_ttl - one dns_config.service_ttl entry: "name" exactly,
+ * "prefix*", or "*" for every other service. -1 with err when the table
+ * is full or the name is too long.
+ */
+int	dns_answer_set_ttl(struct dns_answer_cfg *, const char *name,
+	    uint32_t ttl, char *err, size_t errlen);
+
+/*
+ * dns_answer_ttl - the TTL for a service's records, as Consul picks it:
+ * the exact name, else the longest matching prefix, else 0.
+ */
+uint32_t dns_answer_ttl(const struct dns_answer_cfg *, const char *service);
 
 /* dns_answer_classify - what q (parsed, with a question) asks for */
 void	dns_answer_classify(const struct dns_answer_cfg *,
@@ -90,10 +149,37 @@ int	dns_answer_find_node(const void *body, size_t len, const char *name,
 	    const unsigned char **rec, size_t *reclen);
 
 /*
+ * dns_answer_ptr - the PTR target for l's address: in a MSG_CAT_NODES
+ * reply (services 0) a node with that address gives
+ * "<node>.node.<dc>.<domain>."; in a MSG_CAT_SERVICE reply for every
+ * service (services 1), a service with that address gives
+ * "<service>.service.<domain>.". Returns 1 with the name in out[n].
+ */
+int	dns_answer_ptr(const struct dns_answer_cfg *, const struct dns_lookup *l,
+	    const void *body, size_t len, int services, char *out, size_t n);
+
+/*
+ * dns_answer_cnames - the host names (presentation form, absolute) the
+ * answer to q would give as CNAME targets, at most max of them, for the
+ * caller to resolve: a node's or a healthy instance's address that is
+ * not an IP address, in A, AAAA and ANY questions. rec as for build.
+ */
+size_t	dns_answer_cnames(const struct dns_answer_cfg *,
+	    const struct dns_query *q, const struct dns_lookup *l,
+	    const void *rec, size_t reclen, char (*out)[DNS_NAMEBUF],
+	    size_t max);
+
+/*
  * dns_answer_build - the whole answer to q in buf[cap].
  *	NODE:	 rec is the node record (from dns_answer_find_node), or NULL
  *		 for an unknown node.
- *	SERVICE: rec is the body of kvd's MSG_HEALTH_SERVICE reply.
+ *	SERVICE, QUERY: rec is the body of kvd's MSG_HEALTH_SERVICE or
+ *		 MSG_QUERY_EXECUTE reply (entries without a node are
+ *		 skipped), NULL for an unknown query.
+ *	SOA, NS: rec is the MSG_HEALTH_SERVICE reply for "consul" (the
+ *		 servers), or NULL.
+ *	PTR:	 rec is the target name (from dns_answer_ptr, NUL
+ *		 included), or NULL: NXDOMAIN.
  *	others:	 rec is ignored.
  * tcp chooses the size limit (65535, else the UDP limit of q) and lifts
  * udp_answer_limit. now is the SOA serial. rng, when not NULL, is the

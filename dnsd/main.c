@@ -12,10 +12,24 @@
  * flight, reading pauses beyond), answered in order, closed after
  * TCP_IDLE of silence or on a message that is not a query.
  *
+ * Consistency, as Consul's DNS: with allow_stale (the default) a server
+ * reads its own kvd and a client any server's, stale; an answer whose
+ * server last heard its leader longer than max_stale ago is read again
+ * in the default mode. Without allow_stale every read is a default one
+ * (on a server, kvd serves it under the leader's lease, or raftd does).
+ * Beyond Consul: every reply is kept (cache.c), and when no server can
+ * answer, the last reply for the same read is used if it is no older
+ * than max_stale, with a warning in the log.
+ *
+ * Names outside the domain, and reverse names no node or service has,
+ * go to the recursors (recurse.c); with none they get REFUSED (outside)
+ * or NXDOMAIN (reverse). RA is set on every answer when recursors exist.
+ *
+ * An instance whose address is a host name is answered as a CNAME; with
+ * recursors, the host's own addresses follow it (dq_chase).
+ *
  * run_dir/dnsd.sock answers MSG_PING only, so supervisors can see dnsd is
- * up. Left out for now: recursion (c-ares; names outside the domain get
- * REFUSED, see dq_start), max_stale (a client's read is whatever its
- * server's kvd has) and TTLs.
+ * up.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,12 +41,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "daemon.h"
 #include "dns_answer.h"
+#include "duration.h"
 #include "log.h"
 #include "msg.h"
 #include "rpc.h"
 #include "server.h"
+#include "recurse.h"
 #include "servers.h"
 #include "sock.h"
 
@@ -43,14 +60,35 @@
 #define TCP_OUT_MAX	(256u << 10)	/* unread answers before we wait */
 #define UDP_BATCH	64	/* datagrams read per wakeup */
 #define MAX_PENDING	8192	/* kvd reads in flight, all clients */
+#define CACHE_BYTES	(16u << 20)	/* replies kept for outages */
+#define STALE_LOG_EVERY	60.0	/* seconds between "answering stale" */
 
 struct tcp_client;
+struct dq;
+
+/* One CNAME target of a query, at the recursors. */
+struct chase {
+	struct dq	*dq;
+	size_t		 i;
+};
 
 /* One query, from its arrival to its answer. */
 struct dq {
 	struct dns_query	 q;
 	struct dns_lookup	 l;
 	uint16_t		 stage;		/* the kvd read in flight */
+	int			 mode;		/* its SERVERS_READ_* */
+	int			 via_raftd;	/* a server's read moved on */
+	struct buf		 key;		/* its request, the cache key */
+	unsigned char		*pkt;		/* the query, for recursion */
+	size_t			 pktlen;
+	/* CNAME targets being resolved, and the reply kept meanwhile */
+	unsigned char		*hold;
+	size_t			 holdlen;
+	struct dns_chased	*chased;
+	struct chase		*chase;
+	size_t			 nchased;
+	unsigned		 waiting;
 	ev_tstamp		 t0;		/* arrival */
 	int			 tcp;
 	/* UDP: where the answer goes. */
@@ -86,7 +124,15 @@ static struct {
 	struct rpc		*kvd;
 	int			 kvd_mode;	/* SERVERS_READ_* */
 	struct rpc		 kvd_local;
+	struct rpc		 raftd;		/* a server's, for moved reads */
 	struct servers		 servers;
+	/* dns_config's consistency settings */
+	int			 allow_stale;
+	uint64_t		 max_stale_ms;
+	struct dcache		*cache;
+	unsigned		 nstale;	/* answered from the cache */
+	ev_tstamp		 stale_logged;
+	struct recurse		*rec;		/* NULL: no recursors */
 	int			 udp_fd, tcp_fd;
 	ev_io			 udp_io, tcp_io;
 	ev_timer		 accept_pause;
@@ -113,12 +159,37 @@ dq_peer(const struct dq *dq, char *out, size_t n)
 	return out;
 }
 
+/* dq_release - what a query holds besides its answer */
+static void
+dq_release(struct dq *dq)
+{
+	buf_free(&dq->key);
+	free(dq->pkt);
+	free(dq->hold);
+	free(dq->chased);
+	free(dq->chase);
+	dq->pkt = dq->hold = NULL;
+	dq->chased = NULL;
+	dq->chase = NULL;
+}
+
+/* dq_free - a query whose answer nobody waits for any more */
+static void
+dq_free(struct dq *dq)
+{
+	dq_release(dq);
+	free(dq);
+}
+
 /* dq_finish - send the answer in D.out + 2 (n bytes), free the query */
 static void
 dq_finish(struct dq *dq, size_t n)
 {
 	char peer[64];
 
+	dq_release(dq);
+	if (D.rec != NULL && n >= DNS_HDR_LEN)
+		D.out[2 + 3] |= DNS_F_RA;	/* the flags' low byte */
 	if (!dq->tcp) {
 		if (n > 0 && sendto(dq->fd, D.out + 2, n, 0,
 		    (struct sockaddr *)&dq->from, dq->fromlen) == -1)
@@ -152,87 +223,357 @@ dq_error(struct dq *dq, int rcode, int aa)
 	dq_finish(dq, dns_answer_error(&dq->q, rcode, aa, D.out + 2, cap));
 }
 
+static void	dq_answer(struct dq *, const void *, size_t);
+
+/* dq_chased - one CNAME target resolved (or not: it stays a CNAME) */
+static void
+dq_chased(void *arg, int status, const struct recurse_addr *addrs, size_t n,
+    uint32_t ttl)
+{
+	struct chase *ch = arg;
+	struct dq *dq = ch->dq;
+	struct dns_chased *c = &dq->chased[ch->i];
+	size_t k;
+
+	D.npending--;
+	for (k = 0; status == 0 && k < n && c->n < DNS_ANSWER_CHASE_ADDRS;
+	    k++) {
+		c->family[c->n] = addrs[k].family == AF_INET ? 4 : 6;
+		memcpy(c->addr[c->n++], addrs[k].addr, 16);
+	}
+	c->ttl = ttl;
+	if (--dq->waiting > 0)
+		return;
+	if (dq->tcp && dq->tc == NULL)
+		dq_free(dq);
+	else
+		dq_answer(dq, dq->hold, dq->holdlen);
+}
+
+/*
+ * dq_chase - with recursors, resolve the host names the answer would
+ * give as CNAMEs first (Consul does the same), keeping the reply; 0 when
+ * there is nothing to wait for
+ */
+static int
+dq_chase(struct dq *dq, const void *rec, size_t len)
+{
+	char names[DNS_ANSWER_CHASE][DNS_NAMEBUF];
+	size_t n, i;
+
+	if (D.rec == NULL || dq->chased != NULL ||
+	    (n = dns_answer_cnames(&D.ac, &dq->q, &dq->l, rec, len, names,
+	    DNS_ANSWER_CHASE)) == 0)
+		return 0;
+	if ((dq->hold = malloc(len)) == NULL ||
+	    (dq->chased = calloc(n, sizeof(*dq->chased))) == NULL ||
+	    (dq->chase = calloc(n, sizeof(*dq->chase))) == NULL)
+		log_fatal("out of memory");
+	memcpy(dq->hold, rec, len);
+	dq->holdlen = len;
+	dq->nchased = n;
+	for (i = 0; i < n; i++) {
+		memcpy(dq->chased[i].host, names[i], sizeof(names[i]));
+		dq->chase[i].dq = dq;
+		dq->chase[i].i = i;
+		if (recurse_addrs(D.rec, names[i], dq_chased,
+		    &dq->chase[i]) == 0) {
+			dq->waiting++;
+			D.npending++;
+		}
+	}
+	return dq->waiting > 0;
+}
+
 /* dq_answer - the answer built from kvd's record(s) */
 static void
 dq_answer(struct dq *dq, const void *rec, size_t len)
 {
+	if (dq_chase(dq, rec, len))
+		return;
+	dq->l.chased = dq->chased;
+	dq->l.nchased = dq->nchased;
 	dq_finish(dq, dns_answer_build(&D.ac, &dq->q, &dq->l, rec, len,
 	    dq->tcp, (uint32_t)time(NULL), &D.rng, D.out + 2, DNS_TCP_MAX));
 }
 
 static void	dq_call(struct dq *, uint16_t type);
 
-/* dq_reply_cb - kvd answered, failed, or timed out */
+/* dq_servfail - no answer could be had: say why in the debug log */
 static void
-dq_reply_cb(void *arg, const struct frame *f, const char *err)
+dq_servfail(struct dq *dq, const char *why)
+{
+	char peer[64];
+
+	log_debug("%s: %s: SERVFAIL: %s", dq_peer(dq, peer, sizeof(peer)),
+	    dq->q.qname, why);
+	dq_error(dq, DNS_R_SERVFAIL, 1);
+}
+
+/* dq_recursed - the recursors' answer, or their failure */
+static void
+dq_recursed(void *arg, int status, const unsigned char *ans, size_t alen)
 {
 	struct dq *dq = arg;
-	const unsigned char *rec;
-	char msg[256], peer[64];
-	size_t len;
+	struct dns_writer w;
+	size_t limit;
 
 	D.npending--;
 	if (dq->tcp && dq->tc == NULL) {
-		free(dq);		/* the client has gone */
+		dq_free(dq);
 		return;
 	}
-	if (f == NULL || (f->flags & FRAME_ERROR)) {
-		log_debug("%s: %s: SERVFAIL: %s", dq_peer(dq, peer,
-		    sizeof(peer)), dq->q.qname, f == NULL ? err :
-		    frame_error_text(f, msg, sizeof(msg)));
-		dq_error(dq, DNS_R_SERVFAIL, 1);
+	if (status < 0 || alen < DNS_HDR_LEN || alen > DNS_TCP_MAX) {
+		dq_servfail(dq, "no recursor answered");
 		return;
 	}
-	switch (dq->stage) {
-	case MSG_CAT_NODE:
-		if (dns_answer_find_node(f->body, f->len, dq->l.node, &rec,
-		    &len))
-			dq_answer(dq, rec, len);
-		else	/* kvd's lookup is exact; ours ignores case */
+	limit = dq->tcp ? DNS_TCP_MAX : dns_udp_limit(&dq->q, DNS_EDNS_SIZE);
+	if (alen > limit) {
+		/* Too long for this client's UDP: TC, so it asks over TCP. */
+		if (dns_writer_begin(&w, D.out + 2, limit, limit, &dq->q,
+		    ans[3] & 0xf, DNS_F_TC | (ans[2] & 0x04 ? DNS_F_AA : 0))
+		    == -1) {
+			dq_servfail(dq, "answer does not fit");
+			return;
+		}
+		dq_finish(dq, dns_writer_finish(&w));
+		return;
+	}
+	memcpy(D.out + 2, ans, alen);
+	be16_put(D.out + 2, dq->q.id);		/* the client's ID back */
+	dq_finish(dq, alen);
+}
+
+/*
+ * dq_recurse - hand the query to the recursors; with none, answer rcode
+ * (REFUSED outside the domain, NXDOMAIN for an unknown reverse name)
+ */
+static void
+dq_recurse(struct dq *dq, int rcode)
+{
+	if (D.rec == NULL || dq->pkt == NULL) {
+		if (rcode == DNS_R_NXDOMAIN)
+			dq_answer(dq, NULL, 0);
+		else
+			dq_error(dq, rcode, 0);
+		return;
+	}
+	if (D.npending >= MAX_PENDING) {
+		dq_servfail(dq, "too many queries in flight");
+		return;
+	}
+	D.npending++;
+	if (recurse_send(D.rec, dq->pkt, dq->pktlen, dq_recursed, dq) < 0) {
+		D.npending--;
+		dq_servfail(dq, "recursors unusable");
+	}
+}
+
+/* stale_log - say, now and then, that answers come from old data */
+static void
+stale_log(struct dq *dq, const char *why, double age)
+{
+	D.nstale++;
+	if (D.stale_logged > 0 &&
+	    ev_now(D.loop) - D.stale_logged < STALE_LOG_EVERY)
+		return;
+	D.stale_logged = ev_now(D.loop);
+	log_warn("no server answers (%s): answering from data up to "
+	    "max_stale old, %.0fs for %s (%u such answers)", why, age,
+	    dq->q.qname, D.nstale);
+}
+
+/*
+ * query_ttl - from a prepared query's record (the first entry of its
+ * execute reply): the service whose service_ttl applies, and its own
+ * DNS.TTL, which overrides that
+ */
+static void
+query_ttl(struct dq *dq, const void *body, size_t len)
+{
+	struct attr_iter it;
+	struct attr a, tab[ATTR_TAB];
+	char ttl[64];
+	int64_t ns;
+
+	attr_iter_init(&it, body, len);
+	while (attr_next(&it, &a) == 1) {
+		if (a.type != A_ENTRY)
+			continue;
+		if (attr_index(a.val, a.len, tab, ATTR_TAB) < 0)
+			return;
+		if (attr_strcpy(&tab[A_SERVICE_NAME], dq->l.service,
+		    sizeof(dq->l.service)) < 0)
+			dq->l.service[0] = '\0';
+		if (attr_strcpy(&tab[A_TTL], ttl, sizeof(ttl)) == 0 &&
+		    ttl[0] != '\0' && duration_parse(ttl, &ns) == 0 &&
+		    ns >= 0)
+			dq->l.ttl = ns / DUR_S;
+		return;
+	}
+}
+
+/* dq_got - what to do with a reply (kvd's, or the cache's) */
+static void
+dq_got(struct dq *dq, const void *body, size_t len)
+{
+	const unsigned char *rec;
+	char ptr[DNS_NAMEBUF];
+	size_t rlen;
+
+	switch (dq->l.kind) {
+	case DNS_K_NODE:
+		if (dns_answer_find_node(body, len, dq->l.node, &rec, &rlen))
+			dq_answer(dq, rec, rlen);
+		else if (dq->stage == MSG_CAT_NODE)
+			/* kvd's lookup is exact; ours ignores case */
 			dq_call(dq, MSG_CAT_NODES);
-		break;
-	case MSG_CAT_NODES:
-		if (dns_answer_find_node(f->body, f->len, dq->l.node, &rec,
-		    &len))
-			dq_answer(dq, rec, len);
 		else
 			dq_answer(dq, NULL, 0);
 		break;
+	case DNS_K_PTR:
+		if (dns_answer_ptr(&D.ac, &dq->l, body, len,
+		    dq->stage == MSG_CAT_SERVICE, ptr, sizeof(ptr)))
+			dq_answer(dq, ptr, strlen(ptr) + 1);
+		else if (dq->stage == MSG_CAT_NODES)
+			dq_call(dq, MSG_CAT_SERVICE);
+		else
+			dq_recurse(dq, DNS_R_NXDOMAIN);
+		break;
+	case DNS_K_QUERY:
+		query_ttl(dq, body, len);
+		dq_answer(dq, body, len);
+		break;
 	default:
-		dq_answer(dq, f->body, f->len);
+		dq_answer(dq, body, len);
 		break;
 	}
 }
 
-/* dq_call - ask kvd; SERVFAIL at once if it is away or we are swamped */
+/* last_contact - a reply's A_LAST_CONTACT in ms, 0 when it has none */
+static uint64_t
+last_contact(const struct frame *f)
+{
+	struct attr_iter it;
+	struct attr a;
+	uint64_t ms = 0;
+
+	attr_iter_init(&it, f->body, f->len);
+	while (attr_next(&it, &a) == 1)
+		if (a.type == A_LAST_CONTACT)
+			attr_u64(&a, &ms);
+	return ms;
+}
+
+/*
+ * dq_reply_cb - kvd answered, failed, or timed out. A failure falls back
+ * on the cache; SOA and NS fall back on ns.<domain>.
+ */
+static void
+dq_reply_cb(void *arg, const struct frame *f, const char *err)
+{
+	struct dq *dq = arg;
+	const void *body;
+	char msg[256];
+	size_t len;
+	double at;
+
+	D.npending--;
+	if (dq->tcp && dq->tc == NULL) {
+		dq_free(dq);		/* the client has gone */
+		return;
+	}
+	if (f != NULL && (f->flags & FRAME_ERROR) &&
+	    f->status == MSG_E_MOVED && !dq->via_raftd) {
+		/* No lease for a default read here: raftd finds it. */
+		dq->via_raftd = 1;
+		dq_call(dq, dq->stage);
+		return;
+	}
+	if (f == NULL || (f->flags & FRAME_ERROR)) {
+		if (f != NULL)
+			err = frame_error_text(f, msg, sizeof(msg));
+		if (dq->l.kind == DNS_K_QUERY && f != NULL &&
+		    f->status == MSG_E_NOTFOUND) {
+			dq_answer(dq, NULL, 0);
+			return;
+		}
+		body = dcache_get(D.cache, dq->stage, buf_head(&dq->key),
+		    buf_used(&dq->key), &len, &at);
+		if (body != NULL &&
+		    (ev_now(D.loop) - at) * 1000 <= (double)D.max_stale_ms) {
+			stale_log(dq, err, ev_now(D.loop) - at);
+			dq_got(dq, body, len);
+		} else if (dq->l.kind == DNS_K_SOA || dq->l.kind == DNS_K_NS)
+			dq_answer(dq, NULL, 0);
+		else
+			dq_servfail(dq, err);
+		return;
+	}
+	if (dq->mode == SERVERS_READ_STALE &&
+	    last_contact(f) > D.max_stale_ms) {
+		/* Consul: too stale, so ask the leader after all. */
+		dq->mode = SERVERS_READ_DEFAULT;
+		dq_call(dq, dq->stage);
+		return;
+	}
+	if (D.nstale > 0) {
+		log_info("servers answer again, after %u answers from "
+		    "stale data", D.nstale);
+		D.nstale = 0;
+		D.stale_logged = 0;
+	}
+	dcache_put(D.cache, dq->stage, buf_head(&dq->key), buf_used(&dq->key),
+	    f->body, f->len, ev_now(D.loop));
+	dq_got(dq, f->body, f->len);
+}
+
+/*
+ * dq_call - ask kvd: a server's own (with A_MODE, so it reports its
+ * leader contact and refuses a default read it cannot serve), its raftd
+ * once kvd has refused, or, on a client, a server. SERVFAIL at once if
+ * we are swamped.
+ */
 static void
 dq_call(struct dq *dq, uint16_t type)
 {
-	char err[256], peer[64];
+	char err[256];
 	double left = KVD_TIMEOUT - (ev_now(D.loop) - dq->t0);
+	struct rpc *r = D.kvd;
+	int mode = dq->mode;
 	struct buf b;
 
 	if (D.npending >= MAX_PENDING) {
-		log_debug("%s: %s: SERVFAIL: %u kvd reads in flight",
-		    dq_peer(dq, peer, sizeof(peer)), dq->q.qname, D.npending);
-		dq_error(dq, DNS_R_SERVFAIL, 1);
+		dq_servfail(dq, "too many kvd reads in flight");
 		return;
 	}
-	buf_init(&b);
+	buf_reset(&dq->key);
 	if (type == MSG_CAT_NODE)
-		attr_put_str(&b, A_NODE, dq->l.node);
+		attr_put_str(&dq->key, A_NODE, dq->l.node);
+	else if (type == MSG_HEALTH_SERVICE && (dq->l.kind == DNS_K_SOA ||
+	    dq->l.kind == DNS_K_NS))
+		attr_put_str(&dq->key, A_SERVICE_NAME, "consul");
 	else if (type == MSG_HEALTH_SERVICE) {
-		attr_put_str(&b, A_SERVICE_NAME, dq->l.service);
+		attr_put_str(&dq->key, A_SERVICE_NAME, dq->l.service);
 		if (dq->l.tag[0] != '\0')
-			attr_put_str(&b, A_TAG, dq->l.tag);
-	}
+			attr_put_str(&dq->key, A_TAG, dq->l.tag);
+	} else if (type == MSG_QUERY_EXECUTE)
+		attr_put_str(&dq->key, A_KEY, dq->l.query);
 	dq->stage = type;
-	if (servers_read(D.kvd, D.kvd_mode, type, buf_head(&b), buf_used(&b),
+	buf_init(&b);
+	buf_append(&b, buf_head(&dq->key), buf_used(&dq->key));
+	if (D.kvd_mode == SERVERS_READ_LOCAL && dq->via_raftd)
+		r = &D.raftd;
+	else if (D.kvd_mode == SERVERS_READ_LOCAL) {
+		attr_put_u8(&b, A_MODE, (uint8_t)mode);
+		mode = SERVERS_READ_LOCAL;
+	}
+	if (servers_read(r, mode, type, buf_head(&b), buf_used(&b),
 	    left < 0.1 ? 0.1 : left, dq_reply_cb, dq, err, sizeof(err)) < 0) {
-		log_debug("%s: %s: SERVFAIL: %s", dq_peer(dq, peer,
-		    sizeof(peer)), dq->q.qname, err);
 		buf_free(&b);
-		dq_error(dq, DNS_R_SERVFAIL, 1);
+		/* As a failed reply: the cache may still answer. */
+		D.npending++;
+		dq_reply_cb(dq, NULL, err);
 		return;
 	}
 	D.npending++;
@@ -261,17 +602,33 @@ dq_start(struct dq *dq, const unsigned char *pkt, size_t len)
 		dq_error(dq, dns_parse_rcode(r), 0);
 		return 0;
 	}
+	buf_init(&dq->key);
+	dq->mode = D.allow_stale ? SERVERS_READ_STALE : SERVERS_READ_DEFAULT;
 	dns_answer_classify(&D.ac, &dq->q, &dq->l);
+	if (D.rec != NULL && (dq->l.kind == DNS_K_OUTSIDE ||
+	    dq->l.kind == DNS_K_PTR)) {
+		if ((dq->pkt = malloc(len)) == NULL)
+			log_fatal("out of memory");
+		memcpy(dq->pkt, pkt, len);
+		dq->pktlen = len;
+	}
 	switch (dq->l.kind) {
 	case DNS_K_NODE:
 		dq_call(dq, MSG_CAT_NODE);
 		break;
 	case DNS_K_SERVICE:
+	case DNS_K_SOA:
+	case DNS_K_NS:
 		dq_call(dq, MSG_HEALTH_SERVICE);
 		break;
+	case DNS_K_QUERY:
+		dq_call(dq, MSG_QUERY_EXECUTE);
+		break;
+	case DNS_K_PTR:
+		dq_call(dq, MSG_CAT_NODES);
+		break;
 	case DNS_K_OUTSIDE:
-		/* Recursion through c-ares (recursors) goes here. */
-		dq_error(dq, DNS_R_REFUSED, 0);
+		dq_recurse(dq, DNS_R_REFUSED);
 		break;
 	case DNS_K_INVALID:
 		log_debug("%s: %s: NXDOMAIN: %s", dq_peer(dq, peer,
@@ -418,7 +775,7 @@ tcp_process(struct tcp_client *tc)
 			/* A response or worse: this peer is not a client. */
 			TAILQ_REMOVE(&tc->queue, dq, entry);
 			tc->nqueue--;
-			free(dq);
+			dq_free(dq);
 			tc->eof = 1;
 			break;
 		}
@@ -556,22 +913,93 @@ tcp_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
-/* dnsd_settings - domain, datacenter and dns_config into ac */
+/* dnsd's own settings, beside the answer builder's. */
+struct dnsd_opts {
+	int		 allow_stale;
+	uint64_t	 max_stale_ms;
+	double		 recursor_timeout;
+};
+
+/* dur_get - a duration key of obj in ns; 1 if absent, -1 if bad */
 static int
-dnsd_settings(const struct config *cfg, struct dns_answer_cfg *ac, char *err,
+dur_get(const struct jv *obj, const char *key, int64_t *ns, char *err,
     size_t errlen)
+{
+	struct jv *v;
+
+	if ((v = jv_get(obj, key)) == NULL)
+		return 1;
+	if (v->type != JV_STR || duration_parse(v->str, ns) < 0 || *ns < 0) {
+		snprintf(err, errlen, "%s:%d:%d: %s: expected a duration such "
+		    "as \"10s\"", v->file, v->line, v->col, key);
+		return -1;
+	}
+	return 0;
+}
+
+/* ttl_settings - dns_config's node_ttl and service_ttl (a map) */
+static int
+ttl_settings(const struct jv *dc, struct dns_answer_cfg *ac, char *err,
+    size_t errlen)
+{
+	struct jv *m;
+	int64_t ns;
+	size_t i;
+	int r;
+
+	if ((r = dur_get(dc, "node_ttl", &ns, err, errlen)) < 0)
+		return -1;
+	if (r == 0)
+		ac->node_ttl = (uint32_t)(ns / DUR_S);
+	if ((m = jv_get(dc, "service_ttl")) == NULL)
+		return 0;
+	if (m->type != JV_OBJ) {
+		snprintf(err, errlen, "%s:%d:%d: service_ttl: expected an "
+		    "object of service names and durations", m->file, m->line,
+		    m->col);
+		return -1;
+	}
+	for (i = 0; i < m->n; i++) {
+		if (dur_get(m, m->keys[i], &ns, err, errlen) < 0 ||
+		    dns_answer_set_ttl(ac, m->keys[i], (uint32_t)(ns / DUR_S),
+		    err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * dnsd_settings - domain, alt_domain, datacenter and dns_config into ac
+ * and o, with Consul's defaults
+ */
+static int
+dnsd_settings(const struct config *cfg, struct dns_answer_cfg *ac,
+    struct dnsd_opts *o, char *err, size_t errlen)
 {
 	static const char *const limits[] = {
 		"udp_answer_limit", "a_record_limit"
 	};
-	struct jv *dc;
+	struct jv *dc, *alt;
 	int64_t v;
 	size_t i;
 	int b;
 
+	o->allow_stale = 1;
+	o->max_stale_ms = 87600ULL * 3600 * 1000;	/* Consul's 87600h */
+	o->recursor_timeout = 2.0;
 	if (dns_answer_init(ac, cfg->domain, cfg->datacenter, err,
 	    errlen) < 0)
 		return -1;
+	if ((alt = config_raw(cfg, "alt_domain")) != NULL) {
+		if (alt->type != JV_STR) {
+			snprintf(err, errlen, "%s:%d:%d: alt_domain: expected "
+			    "a string", alt->file, alt->line, alt->col);
+			return -1;
+		}
+		if (alt->str[0] != '\0' &&
+		    dns_answer_alt_domain(ac, alt->str, err, errlen) < 0)
+			return -1;
+	}
 	if ((dc = config_raw(cfg, "dns_config")) == NULL)
 		return 0;
 	if (dc->type != JV_OBJ) {
@@ -595,7 +1023,38 @@ dnsd_settings(const struct config *cfg, struct dns_answer_cfg *ac, char *err,
 	}
 	if (jv_bool(dc, "enable_truncate", &b) == 0)
 		ac->enable_truncate = b;
+	if (jv_bool(dc, "only_passing", &b) == 0)
+		ac->only_passing = b;
+	if (jv_bool(dc, "allow_stale", &b) == 0)
+		o->allow_stale = b;
+	if (ttl_settings(dc, ac, err, errlen) < 0 ||
+	    dur_get(dc, "max_stale", &v, err, errlen) < 0)
+		return -1;
+	if (jv_get(dc, "max_stale") != NULL)
+		o->max_stale_ms = (uint64_t)(v / DUR_MS);
+	if ((b = dur_get(dc, "recursor_timeout", &v, err, errlen)) < 0)
+		return -1;
+	if (b == 0 && v <= 0) {
+		snprintf(err, errlen, "dns_config.recursor_timeout: must be "
+		    "more than 0");
+		return -1;
+	}
+	if (b == 0)
+		o->recursor_timeout = (double)v / DUR_S;
 	return 0;
+}
+
+/* dnsd_recursors - a resolver for cfg's recursors, NULL when none */
+static int
+dnsd_recursors(const struct config *cfg, const struct dnsd_opts *o,
+    struct recurse **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (cfg->nrecursors == 0)
+		return 0;
+	*out = recurse_new(D.loop, (const char *const *)cfg->recursors,
+	    cfg->nrecursors, o->recursor_timeout, err, errlen);
+	return *out == NULL ? -1 : 0;
 }
 
 static const struct handler dnsd_handlers[] = {
@@ -607,14 +1066,19 @@ static int
 dnsd_init(struct ev_loop *loop, struct config *cfg, char *err,
     size_t errlen)
 {
+	struct dnsd_opts o;
 	char path[4200];
 	uint64_t seed = 0;
 
 	D.loop = loop;
 	D.udp_fd = D.tcp_fd = -1;
 	LIST_INIT(&D.clients);
-	if (dnsd_settings(cfg, &D.ac, err, errlen) < 0)
+	if (dnsd_settings(cfg, &D.ac, &o, err, errlen) < 0 ||
+	    dnsd_recursors(cfg, &o, &D.rec, err, errlen) < 0)
 		return -1;
+	D.allow_stale = o.allow_stale;
+	D.max_stale_ms = o.max_stale_ms;
+	D.cache = dcache_new(CACHE_BYTES);
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
 	D.rng = seed | 1;	/* xorshift needs a state that is not 0 */
@@ -638,6 +1102,8 @@ dnsd_init(struct ev_loop *loop, struct config *cfg, char *err,
 	if (cfg->server) {
 		daemon_sock_path(cfg, "kvd", path, sizeof(path));
 		rpc_init(&D.kvd_local, loop, path, "dnsd", "kvd");
+		daemon_sock_path(cfg, "raftd", path, sizeof(path));
+		rpc_init(&D.raftd, loop, path, "dnsd", "raftd");
 		D.kvd = &D.kvd_local;
 		D.kvd_mode = SERVERS_READ_LOCAL;
 	} else {
@@ -653,14 +1119,22 @@ dnsd_init(struct ev_loop *loop, struct config *cfg, char *err,
 static void
 dnsd_reload(struct config *cfg)
 {
-	struct dns_answer_cfg ac;
+	static struct dns_answer_cfg ac;	/* large: not on the stack */
+	struct dnsd_opts o;
+	struct recurse *rec;
 	char err[512];
 
-	if (dnsd_settings(cfg, &ac, err, sizeof(err)) < 0) {
+	if (dnsd_settings(cfg, &ac, &o, err, sizeof(err)) < 0 ||
+	    dnsd_recursors(cfg, &o, &rec, err, sizeof(err)) < 0) {
 		log_error("reload: %s; keeping the old DNS settings", err);
 		return;
 	}
 	D.ac = ac;
+	D.allow_stale = o.allow_stale;
+	D.max_stale_ms = o.max_stale_ms;
+	if (D.rec != NULL)
+		recurse_free(D.rec);	/* queries in flight: SERVFAIL */
+	D.rec = rec;
 	log_info("DNS for %s (datacenter %s), udp_answer_limit %u",
 	    D.ac.domain, D.ac.dc, D.ac.udp_answer_limit);
 }
@@ -673,9 +1147,13 @@ dnsd_stop(void)
 		tcp_close(LIST_FIRST(&D.clients), "stopping");
 	ev_io_stop(D.loop, &D.tcp_io);
 	ev_timer_stop(D.loop, &D.accept_pause);
-	if (D.kvd == &D.kvd_local)
+	if (D.rec != NULL)
+		recurse_free(D.rec);
+	D.rec = NULL;
+	if (D.kvd == &D.kvd_local) {
 		rpc_stop(&D.kvd_local);
-	else
+		rpc_stop(&D.raftd);
+	} else
 		servers_stop(&D.servers);
 	ev_io_stop(D.loop, &D.udp_io);
 	if (D.udp_fd >= 0)
@@ -683,19 +1161,26 @@ dnsd_stop(void)
 	if (D.tcp_fd >= 0)
 		close(D.tcp_fd);
 	server_stop(&D.srv);
+	dcache_free(D.cache);
 }
 
 static const struct daemon_spec dnsd_spec = {
 	.name = "dnsd",
 	.summary = "cairn-dnsd: Consul's DNS interface for a cairn node.",
 	.help =
-"Answers <node>.node.<domain> and [<tag>.]<service>.service.<domain>\n"
-"(A, AAAA, SRV; RFC 2782 names too) over UDP and TCP on addresses.dns\n"
-"(client_addr) port ports.dns (8600), from the catalog in cairn-kvd\n"
-"(on a client agent, a server's, by stale reads through its RPC port).\n"
-"Names outside the domain are refused (no recursors yet). dns_config's\n"
-"udp_answer_limit, a_record_limit and enable_truncate apply, and are\n"
-"re-read on SIGHUP.\n",
+"Answers <node>.node.<domain>, [<tag>.]<service>.service.<domain> (and\n"
+"RFC 2782 _<service>._<tag|tcp> names), <query>.query.<domain> (prepared\n"
+"queries), <hex>.addr.<domain>, PTR for in-addr.arpa and ip6.arpa, and\n"
+"SOA/NS, over UDP and TCP on addresses.dns (client_addr) port ports.dns\n"
+"(8600), from the catalog in cairn-kvd (on a client agent, a server's,\n"
+"through its RPC port). alt_domain is answered like domain.\n"
+"\n"
+"Other names go to the recursors, in order, recursor_timeout (2s) each;\n"
+"with none they are refused. dns_config: udp_answer_limit, a_record_limit,\n"
+"enable_truncate, only_passing, node_ttl, service_ttl ({\"*\": \"5s\"}),\n"
+"allow_stale (true), max_stale (87600h), recursor_timeout. When no server\n"
+"answers, names asked before are answered from the last data seen, up\n"
+"to max_stale old. All of it is re-read on SIGHUP.\n",
 	.init = dnsd_init,
 	.stop = dnsd_stop,
 	.reload = dnsd_reload,

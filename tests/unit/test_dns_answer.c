@@ -120,7 +120,17 @@ static const struct class_case class_cases[] = {
 	K("consul.", "0a000001.addr.dc1.consul.", DNS_T_A, DNS_K_ADDR),
 	K("consul.", "0a00001.addr.consul.", DNS_T_A, DNS_K_INVALID),
 	K("consul.", "0a0000zz.addr.consul.", DNS_T_A, DNS_K_INVALID),
-	K("consul.", "x.query.consul.", DNS_T_A, DNS_K_INVALID),
+	K("consul.", "x.query.consul.", DNS_T_A, DNS_K_QUERY),
+	K("consul.", "x.query.dc1.consul.", DNS_T_SRV, DNS_K_QUERY),
+	K("consul.", "query.consul.", DNS_T_A, DNS_K_INVALID),
+	/* Reverse names: PTR and ANY only, else outside (recursed). */
+	K("consul.", "1.0.0.10.in-addr.arpa.", DNS_T_PTR, DNS_K_PTR),
+	K("consul.", "1.0.0.10.in-addr.arpa.", DNS_T_ANY, DNS_K_PTR),
+	K("consul.", "1.0.0.10.in-addr.arpa.", DNS_T_A, DNS_K_OUTSIDE),
+	K("consul.", "1.0.10.in-addr.arpa.", DNS_T_PTR, DNS_K_OUTSIDE),
+	K("consul.", "256.0.0.10.in-addr.arpa.", DNS_T_PTR, DNS_K_OUTSIDE),
+	K("consul.", "01.0.0.10.in-addr.arpa.", DNS_T_PTR, DNS_K_OUTSIDE),
+	K("consul.", "x.0.0.10.in-addr.arpa.", DNS_T_PTR, DNS_K_OUTSIDE),
 	K("consul.", "foo.consul.", DNS_T_A, DNS_K_INVALID),
 	K("consul.", "consul.", DNS_T_A, DNS_K_INVALID),
 	K("consul.", "consul.", DNS_T_SOA, DNS_K_SOA),
@@ -315,6 +325,7 @@ struct ans {
 	int		 edns;
 	uint16_t	 edns_size;
 	size_t		 nrr;
+	uint32_t	 ttl[MAXRR];
 	char		 rr[MAXRR][256];	/* "an A owner rdata" */
 };
 
@@ -358,6 +369,7 @@ rdata_text(const unsigned char *m, size_t len, const struct dns_rr *rr,
 		return 0;
 	case DNS_T_CNAME:
 	case DNS_T_NS:
+	case DNS_T_PTR:
 		if (rd_name(&c, a, sizeof(a)) == -1 || c.pos != c.len)
 			return -1;
 		snprintf(out, n, "%s", a);
@@ -432,7 +444,9 @@ readback(const unsigned char *m, size_t len, struct ans *a)
 				continue;
 			}
 			a->count[sec]++;
-			if (rr.rclass != DNS_C_IN || rr.ttl != 0 ||
+			if (a->nrr < MAXRR)
+				a->ttl[a->nrr] = rr.ttl;
+			if (rr.rclass != DNS_C_IN ||
 			    rdata_text(m, len, &rr, rd, sizeof(rd)) == -1 ||
 			    a->nrr == MAXRR)
 				return -1;
@@ -441,7 +455,8 @@ readback(const unsigned char *m, size_t len, struct ans *a)
 			    rr.type == DNS_T_A ? "A" : rr.type == DNS_T_AAAA ?
 			    "AAAA" : rr.type == DNS_T_SRV ? "SRV" :
 			    rr.type == DNS_T_SOA ? "SOA" : rr.type == DNS_T_NS ?
-			    "NS" : rr.type == DNS_T_TXT ? "TXT" : "CNAME",
+			    "NS" : rr.type == DNS_T_TXT ? "TXT" :
+			    rr.type == DNS_T_PTR ? "PTR" : "CNAME",
 			    owner, rd);
 		}
 	}
@@ -888,6 +903,239 @@ test_apex(void)
 }
 
 static void
+test_classify_more(void)
+{
+	struct dns_answer_cfg c = cfg_for("consul.", "dc1");
+	struct dns_query q;
+	struct dns_lookup l;
+	char err[128], name[200];
+	static const unsigned char v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0,
+	    0, 0, 0, 0, 0, 0, 0, 0, 0xab, 1 };
+	size_t i, o = 0;
+
+	q = mkq("1.2.0.10.in-addr.arpa.", DNS_T_PTR, 0);
+	dns_answer_classify(&c, &q, &l);
+	CHECK(l.kind == DNS_K_PTR && l.family == 4 &&
+	    memcmp(l.addr, "\x0a\x00\x02\x01", 4) == 0);
+	for (i = 16; i-- > 0;)
+		o += (size_t)snprintf(name + o, sizeof(name) - o, "%x.%x.",
+		    v6[i] & 0xf, v6[i] >> 4);
+	snprintf(name + o, sizeof(name) - o, "ip6.arpa.");
+	q = mkq(name, DNS_T_PTR, 0);
+	dns_answer_classify(&c, &q, &l);
+	CHECK(l.kind == DNS_K_PTR && l.family == 6 &&
+	    memcmp(l.addr, v6, 16) == 0);
+	q = mkq("Web.Query.consul.", DNS_T_A, 0);
+	dns_answer_classify(&c, &q, &l);
+	CHECK(l.kind == DNS_K_QUERY && strcmp(l.query, "web") == 0 &&
+	    l.ttl == -1);
+	/* alt_domain: either name works; the longer suffix wins. */
+	CHECK(dns_answer_alt_domain(&c, "Cairn.Test", err, sizeof(err)) == 0);
+	CHECK_STR(c.alt_domain, "cairn.test.");
+	q = mkq("n1.node.cairn.test.", DNS_T_A, 0);
+	dns_answer_classify(&c, &q, &l);
+	CHECK(l.kind == DNS_K_NODE && l.alt == 1);
+	q = mkq("n1.node.consul.", DNS_T_A, 0);
+	dns_answer_classify(&c, &q, &l);
+	CHECK(l.kind == DNS_K_NODE && l.alt == 0);
+	CHECK(dns_answer_alt_domain(&c, "consul", err, sizeof(err)) == -1);
+	CHECK(dns_answer_alt_domain(&c, "a..b", err, sizeof(err)) == -1);
+	CHECK(c.alt_domain[0] == '\0');
+	CHECK(dns_answer_alt_domain(&c, "dc1.consul", err, sizeof(err)) == 0);
+	q = mkq("web.service.dc1.consul.", DNS_T_A, 0);
+	dns_answer_classify(&c, &q, &l);
+	CHECK(l.kind == DNS_K_SERVICE && l.alt == 1);
+}
+
+static void
+test_ttls(void)
+{
+	struct dns_answer_cfg c = cfg_for("consul.", "dc1");
+	char err[128];
+	struct buf b;
+	size_t i;
+	static const struct ent one[] = {
+		{ "n1", "10.0.0.1", NULL, 80, "passing", "passing" },
+	};
+
+	CHECK(dns_answer_ttl(&c, "web") == 0);
+	CHECK(dns_answer_set_ttl(&c, "*", 5, err, sizeof(err)) == 0);
+	CHECK(dns_answer_set_ttl(&c, "we*", 10, err, sizeof(err)) == 0);
+	CHECK(dns_answer_set_ttl(&c, "web*", 20, err, sizeof(err)) == 0);
+	CHECK(dns_answer_set_ttl(&c, "Web", 30, err, sizeof(err)) == 0);
+	CHECK(dns_answer_set_ttl(&c, "", 1, err, sizeof(err)) == -1);
+	CHECK(dns_answer_ttl(&c, "web") == 30);		/* exact wins */
+	CHECK(dns_answer_ttl(&c, "webby") == 20);	/* longest prefix */
+	CHECK(dns_answer_ttl(&c, "wet") == 10);
+	CHECK(dns_answer_ttl(&c, "db") == 5);
+	c.nservice_ttl = 0;
+	for (i = 0; i < DNS_ANSWER_TTLS; i++)
+		CHECK(dns_answer_set_ttl(&c, "x", 1, err, sizeof(err)) == 0);
+	CHECK(dns_answer_set_ttl(&c, "x", 1, err, sizeof(err)) == -1 &&
+	    strstr(err, "entries") != NULL);
+	/* The records carry them: service_ttl for services, node_ttl. */
+	c = cfg_for("consul.", "dc1");
+	dns_answer_set_ttl(&c, "web", 30, err, sizeof(err));
+	c.node_ttl = 7;
+	health_reply(&b, one, 1);
+	CHECK(build(&c, "_web._tcp.service.consul.", DNS_T_SRV, 0,
+	    buf_head(&b), buf_used(&b), 0, NULL) == 0);
+	CHECK(A.nrr == 2 && A.ttl[0] == 30 && A.ttl[1] == 30);
+	buf_free(&b);
+	node_rec(&b, "n1", "10.0.0.1", NULL);
+	CHECK(build(&c, "n1.node.consul.", DNS_T_A, 0, buf_head(&b),
+	    buf_used(&b), 0, NULL) == 0);
+	CHECK(A.nrr == 1 && A.ttl[0] == 7);
+	buf_free(&b);
+}
+
+static void
+test_only_passing(void)
+{
+	struct dns_answer_cfg c = cfg_for("consul.", "dc1");
+	struct buf b;
+	static const struct ent e[] = {
+		{ "n1", "10.0.0.1", NULL, 80, "passing", "passing" },
+		{ "n2", "10.0.0.2", NULL, 80, "warning", "passing" },
+		{ "n3", "10.0.0.3", NULL, 80, "passing", "warning" },
+	};
+
+	health_reply(&b, e, 3);
+	CHECK(build(&c, "web.service.consul.", DNS_T_A, 0, buf_head(&b),
+	    buf_used(&b), 0, NULL) == 0);
+	CHECK(A.nrr == 3);
+	c.only_passing = 1;
+	CHECK(build(&c, "web.service.consul.", DNS_T_A, 0, buf_head(&b),
+	    buf_used(&b), 0, NULL) == 0);
+	CHECK(A.nrr == 1 && has(&A, "an A web.service.consul. 10.0.0.1"));
+	buf_free(&b);
+}
+
+static void
+test_ns_and_ptr(void)
+{
+	struct dns_answer_cfg c = cfg_for("consul.", "dc1");
+	struct dns_query q;
+	struct dns_lookup l;
+	struct buf b, nodes;
+	char target[DNS_NAMEBUF], err[128];
+	uint64_t rng = 99;
+	size_t i, ns, glue;
+	static const struct ent srv[] = {
+		{ "s1", "10.0.0.1", NULL, 8300, "passing", NULL },
+		{ "s2", "10.0.0.2", NULL, 8300, "passing", NULL },
+		{ "s3", "10.0.0.3", NULL, 8300, "critical", NULL },
+		{ "s4", "10.0.0.4", NULL, 8300, "passing", NULL },
+		{ "s5", "10.0.0.5", NULL, 8300, "passing", NULL },
+	};
+
+	health_reply(&b, srv, 5);
+	CHECK(build(&c, "consul.", DNS_T_NS, 0, buf_head(&b), buf_used(&b), 0,
+	    &rng) == 0);
+	for (i = ns = glue = 0; i < A.nrr; i++) {
+		ns += strncmp(A.rr[i], "an NS consul. s", 15) == 0;
+		glue += strncmp(A.rr[i], "ar A s", 6) == 0;
+	}
+	CHECK(ns == 3 && glue == 3 && A.nrr == 6);
+	CHECK(!has(&A, "an NS consul. s3.node.dc1.consul."));
+	if (ns != 3)
+		dump(&A);
+	CHECK(build(&c, "consul.", DNS_T_SOA, 0, buf_head(&b), buf_used(&b),
+	    0, &rng) == 0);
+	CHECK(A.count[0] == 1 && A.count[1] == 3 && A.count[2] == 3);
+	/* Under alt_domain the names are the alt domain's. */
+	CHECK(dns_answer_alt_domain(&c, "cairn.test", err, sizeof(err)) == 0);
+	CHECK(build(&c, "cairn.test.", DNS_T_NS, 0, buf_head(&b),
+	    buf_used(&b), 0, NULL) == 0);
+	CHECK(has(&A, "an NS cairn.test. s1.node.dc1.cairn.test."));
+	CHECK(has(&A, "ar A s1.node.dc1.cairn.test. 10.0.0.1"));
+	buf_free(&b);
+
+	/* PTR: a node's address, then a service's. */
+	c = cfg_for("consul.", "dc1");
+	buf_init(&nodes);
+	for (i = 0; i < 2; i++) {
+		size_t ent = attr_nest_begin(&nodes, A_ENTRY);
+
+		attr_put_str(&nodes, A_NODE, i ? "n2" : "n1");
+		attr_put_str(&nodes, A_ADDRESS, i ? "10.0.0.2" : "10.0.0.1");
+		attr_nest_end(&nodes, ent);
+	}
+	q = mkq("2.0.0.10.in-addr.arpa.", DNS_T_PTR, 0);
+	dns_answer_classify(&c, &q, &l);
+	CHECK(dns_answer_ptr(&c, &l, buf_head(&nodes), buf_used(&nodes), 0,
+	    target, sizeof(target)) == 1);
+	CHECK_STR(target, "n2.node.dc1.consul.");
+	CHECK(build(&c, "2.0.0.10.in-addr.arpa.", DNS_T_PTR, 0, target,
+	    strlen(target) + 1, 0, NULL) == 0);
+	CHECK(A.nrr == 1 &&
+	    has(&A, "an PTR 2.0.0.10.in-addr.arpa. n2.node.dc1.consul."));
+	q = mkq("4.1.168.192.in-addr.arpa.", DNS_T_PTR, 0);
+	dns_answer_classify(&c, &q, &l);
+	CHECK(dns_answer_ptr(&c, &l, buf_head(&nodes), buf_used(&nodes), 0,
+	    target, sizeof(target)) == 0);
+	health_reply(&b, five, 5);	/* n4's web is at 192.168.1.4 */
+	CHECK(dns_answer_ptr(&c, &l, buf_head(&b), buf_used(&b), 1, target,
+	    sizeof(target)) == 1);
+	CHECK_STR(target, "web.service.consul.");
+	CHECK(build(&c, "9.9.9.9.in-addr.arpa.", DNS_T_PTR, 0, NULL, 0, 0,
+	    NULL) == 0);
+	CHECK(A.rcode == DNS_R_NXDOMAIN);
+	buf_free(&b);
+	buf_free(&nodes);
+}
+
+static void
+test_cname_chase(void)
+{
+	struct dns_answer_cfg c = cfg_for("consul.", "dc1");
+	struct dns_query q;
+	struct dns_lookup l;
+	struct dns_chased ch;
+	char names[DNS_ANSWER_CHASE][DNS_NAMEBUF];
+	struct buf b;
+	size_t n;
+	static const struct ent e[] = {
+		{ "n1", "10.0.0.1", "db.example.com", 80, "passing", NULL },
+		{ "n2", "10.0.0.2", "DB.example.com", 80, "passing", NULL },
+		{ "n3", "10.0.0.3", "bad.example.com", 80, "critical", NULL },
+		{ "n4", "10.0.0.4", NULL, 80, "passing", NULL },
+	};
+
+	health_reply(&b, e, 4);
+	q = mkq("web.service.consul.", DNS_T_A, 0);
+	dns_answer_classify(&c, &q, &l);
+	/* One name however often and in whatever case; not critical ones. */
+	CHECK(dns_answer_cnames(&c, &q, &l, buf_head(&b), buf_used(&b),
+	    names, DNS_ANSWER_CHASE) == 1);
+	CHECK_STR(names[0], "db.example.com.");
+	q = mkq("_web._tcp.service.consul.", DNS_T_SRV, 0);
+	dns_answer_classify(&c, &q, &l);
+	CHECK(dns_answer_cnames(&c, &q, &l, buf_head(&b), buf_used(&b),
+	    names, DNS_ANSWER_CHASE) == 0);
+	/* The resolved addresses follow the CNAME. */
+	memset(&ch, 0, sizeof(ch));
+	snprintf(ch.host, sizeof(ch.host), "db.example.com.");
+	ch.n = 2;
+	ch.family[0] = 4;
+	memcpy(ch.addr[0], "\x0a\x01\x01\x01", 4);
+	ch.family[1] = 6;
+	ch.addr[1][15] = 1;
+	q = mkq("web.service.consul.", DNS_T_A, 0);
+	dns_answer_classify(&c, &q, &l);
+	l.chased = &ch;
+	l.nchased = 1;
+	n = dns_answer_build(&c, &q, &l, buf_head(&b), buf_used(&b), 1, NOW,
+	    NULL, abuf, sizeof(abuf));
+	CHECK(readback(abuf, n, &A) == 0);
+	CHECK(has(&A, "an CNAME web.service.consul. db.example.com."));
+	CHECK(has(&A, "an A db.example.com. 10.1.1.1"));
+	CHECK(!has(&A, "an AAAA db.example.com. ::1"));
+	CHECK(has(&A, "an A web.service.consul. 10.0.0.4"));
+	buf_free(&b);
+}
+
+static void
 test_edns_and_errors(void)
 {
 	struct dns_answer_cfg c = cfg_for("consul.", "dc1");
@@ -1000,6 +1248,11 @@ main(void)
 	RUN(test_service_limits);
 	RUN(test_shuffle);
 	RUN(test_apex);
+	RUN(test_classify_more);
+	RUN(test_ttls);
+	RUN(test_only_passing);
+	RUN(test_ns_and_ptr);
+	RUN(test_cname_chase);
 	RUN(test_edns_and_errors);
 	RUN(test_mutated);
 	return TEST_DONE();
