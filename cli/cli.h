@@ -357,6 +357,9 @@ int	snapshot_index_parse(const char *s, uint64_t *, char *err,
 	    size_t errlen);
 int	snapshot_main(int argc, char **argv);
 
+/* monitor.c: `cairn monitor`, the agent's log lines as they come. */
+int	monitor_main(int argc, char **argv);
+
 /* event.c: `cairn event`. */
 int	event_main(int argc, char **argv);
 

@@ -40,6 +40,7 @@ static const struct cli_cmd {
 	{ "lock", lock_main, "Execute a command holding a lock" },
 	{ "maint", maint_main, "Controls node or service maintenance mode" },
 	{ "members", members_main, "Lists the members of a cairn cluster" },
+	{ "monitor", monitor_main, "Stream logs from a cairn agent" },
 	{ "operator", operator_main,
 	    "Provides cluster-level tools for cairn operators" },
 	{ "reload", reload_main,

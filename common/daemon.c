@@ -340,7 +340,7 @@ daemon_main(int argc, char **argv, const struct daemon_spec *spec)
 {
 	static ev_signal sterm, sint, shup;
 	struct config cfg;
-	char err[1024], prog[64];
+	char err[1024], prog[64], tap[512];
 	int r;
 
 	snprintf(prog, sizeof(prog), "cairn-%s", spec->name);
@@ -367,6 +367,10 @@ daemon_main(int argc, char **argv, const struct daemon_spec *spec)
 	if (mkdirs(cfg.data_dir, 0700) < 0 || mkdirs(cfg.run_dir, 0755) < 0)
 		log_fatal("cannot create %s or %s: %s", cfg.data_dir,
 		    cfg.run_dir, strerror(errno));
+	/* Every line also goes to httpd's /v1/agent/monitor, if it runs. */
+	daemon_sock_path(&cfg, "log", tap, sizeof(tap));
+	if (log_tap(tap, err, sizeof(err)) < 0)
+		log_warn("%s", err);
 	signal(SIGPIPE, SIG_IGN);
 	daemon_loop = ev_default_loop(EVFLAG_AUTO);
 	ev_signal_init(&sterm, daemon_term_cb, SIGTERM);

@@ -10,7 +10,14 @@
  * a reply made from inside the handler only queues output, and the
  * connection's own loop (conn_update) carries on, so nothing is freed
  * under a caller's feet. A connection that is closed while its request is
- * in flight leaves the request with conn == NULL; http_reply() frees it.
+ * in flight leaves the request with conn == NULL (and tells req->gone);
+ * http_reply() frees it.
+ *
+ * A streamed reply keeps its request in flight from http_stream_begin to
+ * http_stream_end; each piece goes into the output buffer as a chunk and
+ * the write watcher sends it. The stall timer is armed when output starts
+ * waiting and re-armed only by the client's progress (reading or
+ * sending), so one that stops reading is closed even while lines come.
  *
  * Left out: request timeouts while the handler works (blocking queries
  * take minutes by design), half-closed clients whose request is in flight
@@ -46,6 +53,14 @@
 /* Which part of a header http-parser reported last. */
 enum { H_NONE, H_FIELD, H_VALUE, H_DONE };
 
+/* How a streamed reply's body is framed (http_req.stream). */
+enum {
+	HTTP_STREAM_NONE,
+	HTTP_STREAM_CHUNKED,	/* HTTP/1.1: Transfer-Encoding: chunked */
+	HTTP_STREAM_CLOSE,	/* HTTP/1.0: the body ends at close */
+	HTTP_STREAM_HEAD	/* a HEAD: headers only, writes dropped */
+};
+
 struct http_conn {
 	struct http_server *srv;
 	struct http_conn *prev, *next;
@@ -77,6 +92,7 @@ static int	conn_on_body(http_parser *, const char *, size_t);
 static int	conn_on_chunk(http_parser *);
 static int	conn_on_complete(http_parser *);
 static void	conn_update(struct http_conn *);
+static void	conn_watch(struct http_conn *);
 static int	is_tchar(int);
 static void	conn_body_too_large(struct http_conn *, uint64_t);
 
@@ -281,15 +297,13 @@ req_header_end(struct http_req *req)
 	req->hstate = H_NONE;
 }
 
-/* conn_put_response - queue a status line, headers and body */
+/* conn_put_status - queue a status line, Content-Type and extra headers */
 static void
-conn_put_response(struct http_conn *c, int status, int head, int keep_alive,
-    int http10, const char *ctype, const char *extra, const void *body,
-    size_t len)
+conn_put_status(struct http_conn *c, int status, const char *ctype,
+    const char *extra)
 {
 	struct buf *o = &c->out;
 	const char *reason = http_status_str((enum http_status)status);
-	int bodyless = status < 200 || status == 204 || status == 304;
 
 	if (strcmp(reason, "<unknown>") == 0)
 		reason = "";
@@ -298,6 +312,18 @@ conn_put_response(struct http_conn *c, int status, int head, int keep_alive,
 		buf_printf(o, "Content-Type: %s\r\n", ctype);
 	if (extra != NULL)
 		buf_puts(o, extra);
+}
+
+/* conn_put_response - queue a status line, headers and body */
+static void
+conn_put_response(struct http_conn *c, int status, int head, int keep_alive,
+    int http10, const char *ctype, const char *extra, const void *body,
+    size_t len)
+{
+	struct buf *o = &c->out;
+	int bodyless = status < 200 || status == 204 || status == 304;
+
+	conn_put_status(c, status, ctype, extra);
 	if (!bodyless)
 		buf_printf(o, "Content-Length: %zu\r\n", len);
 	if (!keep_alive)
@@ -718,11 +744,15 @@ conn_flush(struct http_conn *c)
 	return 0;
 }
 
-/* conn_kill - close the socket now; an in-flight request is orphaned */
+/*
+ * conn_kill - close the socket now; an in-flight request is orphaned and
+ * its gone hook told, last, when the connection is consistent again.
+ */
 static void
 conn_kill(struct http_conn *c)
 {
 	struct ev_loop *loop = c->srv->loop;
+	struct http_req *orphan = NULL;
 
 	if (c->dead)
 		return;
@@ -737,13 +767,16 @@ conn_kill(struct http_conn *c)
 		c->fd = -1;
 	}
 	if (c->req != NULL) {
-		if (c->in_flight)
+		if (c->in_flight) {
 			c->req->conn = NULL;	/* http_reply frees it */
-		else
+			orphan = c->req;
+		} else
 			req_free(c->req);
 		c->req = NULL;
 		c->in_flight = 0;
 	}
+	if (orphan != NULL && orphan->gone != NULL)
+		orphan->gone(orphan);
 }
 
 /* conn_destroy - unlink and free a dead connection */
@@ -971,12 +1004,113 @@ http_reply(struct http_req *req, int status, const char *content_type,
 	struct http_conn *c = req->conn;
 
 	if (c != NULL) {
-		if (c->req != req || !c->in_flight)
+		if (c->req != req || !c->in_flight || req->stream)
 			log_panic("http_reply: request is not in flight");
 		conn_put_response(c, status, req->method == HTTP_HEAD,
 		    req->keep_alive, req->http_major == 1 &&
 		    req->http_minor == 0, content_type, extra_headers, body,
 		    len);
+		c->req = NULL;
+		c->in_flight = 0;
+		if (!req->keep_alive)
+			c->closing = 1;
+	}
+	req_free(req);
+	if (c != NULL && c->busy == 0)
+		conn_update(c);
+}
+
+/*
+ * http_stream_begin - the status and headers of a streamed reply: chunked
+ * for HTTP/1.1 (curl, requests and Go's client read it as Consul sends
+ * it), delimited by the close for HTTP/1.0, which has no chunks.
+ */
+void
+http_stream_begin(struct http_req *req, int status, const char *ctype,
+    const char *extra)
+{
+	struct http_conn *c = req->conn;
+	int http10 = req->http_major == 1 && req->http_minor == 0;
+	int idle;
+
+	if (req->stream)
+		log_panic("http_stream_begin: stream already begun");
+	if (req->method == HTTP_HEAD)
+		req->stream = HTTP_STREAM_HEAD;
+	else if (http10) {
+		req->stream = HTTP_STREAM_CLOSE;
+		req->keep_alive = 0;
+	} else
+		req->stream = HTTP_STREAM_CHUNKED;
+	if (c == NULL)
+		return;
+	if (c->req != req || !c->in_flight)
+		log_panic("http_stream_begin: request is not in flight");
+	idle = buf_used(&c->out) == 0;
+	conn_put_status(c, status, ctype, extra);
+	/* A HEAD gets the headers its GET would have. */
+	if (!http10)
+		buf_puts(&c->out, "Transfer-Encoding: chunked\r\n");
+	if (!req->keep_alive)
+		buf_puts(&c->out, "Connection: close\r\n");
+	else if (http10)
+		buf_puts(&c->out, "Connection: keep-alive\r\n");
+	buf_puts(&c->out, "\r\n");
+	if (idle && c->busy == 0)
+		conn_watch(c);
+}
+
+/*
+ * http_stream_write - queue one piece of a streamed body. Sending here
+ * could find the client gone and call its gone hook under the writer, so
+ * only the write watcher is armed, and only when output was idle: the
+ * stall timer then measures the client's progress, not our writes.
+ */
+int
+http_stream_write(struct http_req *req, const void *data, size_t len)
+{
+	struct http_conn *c = req->conn;
+	int idle;
+
+	if (c == NULL)
+		return -1;
+	if (c->req != req || !c->in_flight || !req->stream)
+		log_panic("http_stream_write: no stream in flight");
+	/* An empty chunk would end the body. */
+	if (len == 0 || req->stream == HTTP_STREAM_HEAD)
+		return 0;
+	idle = buf_used(&c->out) == 0;
+	if (req->stream == HTTP_STREAM_CHUNKED)
+		buf_printf(&c->out, "%zx\r\n", len);
+	buf_append(&c->out, data, len);
+	if (req->stream == HTTP_STREAM_CHUNKED)
+		buf_puts(&c->out, "\r\n");
+	if (idle && c->busy == 0)
+		conn_watch(c);
+	return 0;
+}
+
+/* http_stream_queued - see http_conn.h */
+size_t
+http_stream_queued(const struct http_req *req)
+{
+	return req->conn != NULL ? buf_used(&req->conn->out) : 0;
+}
+
+/*
+ * http_stream_end - the last chunk, then on with the connection (the next
+ * pipelined request) or, for a close-delimited body, its close.
+ */
+void
+http_stream_end(struct http_req *req)
+{
+	struct http_conn *c = req->conn;
+
+	if (c != NULL) {
+		if (c->req != req || !c->in_flight || !req->stream)
+			log_panic("http_stream_end: no stream in flight");
+		if (req->stream == HTTP_STREAM_CHUNKED)
+			buf_puts(&c->out, "0\r\n\r\n");
 		c->req = NULL;
 		c->in_flight = 0;
 		if (!req->keep_alive)

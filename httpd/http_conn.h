@@ -9,8 +9,11 @@
  * Expect: 100-continue, body and header limits (413, 431), stall and idle
  * timeouts, and output back-pressure are handled here.
  *
- * Not here: routing, JSON, TLS, HTTP/2, response streaming (a reply is one
- * buffer with a Content-Length), chunked responses.
+ * A reply is one buffer with a Content-Length, or a stream: a body sent in
+ * pieces as they come (chunked on HTTP/1.1; on HTTP/1.0 it ends with the
+ * connection), as /v1/agent/monitor needs.
+ *
+ * Not here: routing, JSON, TLS, HTTP/2, compression.
  *
  * A connection can also run without a socket (fd -1): bytes go in with
  * http_conn_feed() and replies collect in http_conn_output(). The unit
@@ -69,6 +72,13 @@ struct http_req {
 	char		*query;		/* raw query string or "" */
 	struct buf	 body;
 	void		*data;		/* the handler's */
+	/*
+	 * The handler's, optional: called once if the client goes away
+	 * while the request is in flight, with conn already NULL. The
+	 * request must still be ended (http_reply or http_stream_end),
+	 * from there or later.
+	 */
+	void		(*gone)(struct http_req *);
 
 	/* Private to http_conn.c. */
 	char		*other_method;
@@ -78,6 +88,7 @@ struct http_req {
 	unsigned char	 http_major, http_minor;
 	unsigned char	 hstate;	/* which header part came last */
 	unsigned char	 keep_alive;
+	unsigned char	 stream;	/* HTTP_STREAM_*, once begun */
 };
 
 /* Server. */
@@ -104,6 +115,24 @@ void	 http_reply_text(struct http_req *, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 void	 http_reply_vtext(struct http_req *, int status, const char *fmt,
 	    va_list);
+
+/*
+ * Streamed replies, instead of http_reply: http_stream_begin sends the
+ * status and headers with no length; http_stream_write queues a piece of
+ * the body (-1 once the client has gone); http_stream_end ends the body
+ * and frees the request as http_reply does. Writes only queue and arm
+ * the connection's writer, so nothing calls back under the writer's feet
+ * (not even req->gone). The queue has no limit of its own: a writer
+ * checks http_stream_queued and drops what a slow client cannot take.
+ * A client that reads nothing for stall_timeout while output waits is
+ * closed, as for any reply.
+ */
+void	 http_stream_begin(struct http_req *, int status,
+	    const char *content_type, const char *extra_headers);
+int	 http_stream_write(struct http_req *, const void *, size_t);
+/* bytes queued for the client and not yet written to its socket */
+size_t	 http_stream_queued(const struct http_req *);
+void	 http_stream_end(struct http_req *);
 
 /* Connections, for the server itself and for socket-less use. */
 struct http_conn *http_conn_new(struct http_server *, int fd,

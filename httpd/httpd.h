@@ -10,6 +10,7 @@
 #define CAIRN_HTTPD_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include <yajl/yajl_tree.h>
 
@@ -18,6 +19,7 @@
 #include "frame.h"
 #include "http_conn.h"
 #include "json.h"
+#include "log.h"
 #include "rpc.h"
 #include "servers.h"
 
@@ -157,5 +159,30 @@ void	api_event_list(struct http_req *, const char *);
 /* api_query.c */
 void	api_query_general(struct http_req *, const char *);
 void	api_query_specific(struct http_req *, const char *);
+
+/*
+ * monitor.c: GET /v1/agent/monitor, fed by every daemon's log tap on
+ * run_dir/log.sock (see log.h), which monitor_init binds.
+ */
+#define MONITOR_MAX_STREAMS	64
+#define MONITOR_MAX_QUEUED	(256u << 10)	/* a stream's unsent bytes */
+struct monitor_line {
+	enum log_level	 level;
+	const char	*module;	/* "kvd": the program, no "cairn-" */
+	size_t		 module_len;
+	const char	*msg;
+	size_t		 msg_len;
+};
+int	monitor_init(struct ev_loop *, const char *path, char *err,
+	    size_t errlen);
+void	monitor_stop(void);
+void	api_agent_monitor(struct http_req *, const char *);
+/* monitor_level - a ?loglevel name (Consul's, any case); -1 if unknown */
+int	monitor_level(const char *name, enum log_level *);
+/* monitor_parse - a tapped datagram into l (pointing into it); -1 if bad */
+int	monitor_parse(const char *, size_t, struct monitor_line *l);
+/* monitor_format - append l as a stream shows it: hclog text or JSON */
+void	monitor_format(struct buf *, const struct monitor_line *, int json,
+	    const struct timespec *);
 
 #endif

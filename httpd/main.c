@@ -51,6 +51,7 @@ static const struct route routes[] = {
 	{ "/v1/agent/maintenance",	0, api_agent_maintenance },
 	{ "/v1/agent/reload",		0, api_agent_reload },
 	{ "/v1/agent/metrics",		0, api_agent_metrics },
+	{ "/v1/agent/monitor",		0, api_agent_monitor },
 	{ "/v1/agent/check/pass/",	1, api_agent_check_pass },
 	{ "/v1/agent/check/warn/",	1, api_agent_check_warn },
 	{ "/v1/agent/check/fail/",	1, api_agent_check_fail },
@@ -150,6 +151,10 @@ httpd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 	    httpd_request, err, errlen) < 0)
 		return -1;
 	H.http.body_limit = httpd_body_limit;
+	/* Without the log socket only /v1/agent/monitor is missing. */
+	daemon_sock_path(H.cfg, "log", path, sizeof(path));
+	if (monitor_init(loop, path, err, errlen) < 0)
+		log_warn("%s; /v1/agent/monitor will answer 503", err);
 	log_info("HTTP API on http://%s:%d", H.cfg->http_addr,
 	    http_server_port(&H.http));
 	return 0;
@@ -158,6 +163,7 @@ httpd_init(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 static void
 httpd_stop(void)
 {
+	monitor_stop();
 	http_server_stop(&H.http);
 	if (H.cfg->server) {
 		rpc_stop(&H.kvd_local);
