@@ -10,6 +10,7 @@
  * Left out for now: a secondary index by service name (reads scan the
  * services table), node-meta filters, tombstones.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -606,6 +607,40 @@ service_fn(void *arg, const DBT *k, const DBT *d)
 }
 
 /*
+ * by_name - service_fn over the instances of one service, found through
+ * the svcnames index (its keys are lower case, as names match)
+ */
+static int
+by_name(struct store *s, const char *name, struct svc_query *q)
+{
+	char lower[256];
+	size_t n = strlen(name), i;
+	DBT sk, pk, d;
+	DBC *c;
+	int rc;
+
+	if (n == 0 || n >= sizeof(lower))
+		return 0;
+	for (i = 0; i < n; i++)
+		lower[i] = (char)tolower((unsigned char)name[i]);
+	if ((rc = s->svcnames->cursor(s->svcnames, NULL, &c, 0)) != 0)
+		return store_fail(rc, "cursor");
+	store_dbt(&sk, lower, n);
+	memset(&pk, 0, sizeof(pk));
+	memset(&d, 0, sizeof(d));
+	for (rc = c->pget(c, &sk, &pk, &d, DB_SET); rc == 0;
+	    rc = c->pget(c, &sk, &pk, &d, DB_NEXT_DUP))
+		if (service_fn(q, &pk, &d) < 0) {
+			c->close(c);
+			return -1;
+		}
+	c->close(c);
+	if (rc != DB_NOTFOUND)
+		return store_fail(rc, "services by name");
+	return 0;
+}
+
+/*
  * catalog_service - the instances of a service (with a tag), each as
  * A_ENTRY{A_NODE_REC A_SERVICE_REC [A_CHECK_REC...]}; with health the
  * checks are attached, and passing drops instances with any check that
@@ -619,7 +654,8 @@ catalog_service(struct store *s, const char *name, const char *tag,
 	int rc;
 
 	buf_init(&q.checks);
-	rc = scan(s->services, "", 0, service_fn, &q);
+	rc = name == NULL ? scan(s->services, "", 0, service_fn, &q) :
+	    by_name(s, name, &q);
 	buf_free(&q.checks);
 	return rc;
 }

@@ -2,6 +2,7 @@
  * store.c - the Berkeley DB environment, meta table and command dispatch.
  * See store.h.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -103,6 +104,54 @@ db_open1(struct store *s, DB **db, const char *file, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * svcname_key - the secondary key of a service record: its name in lower
+ * case, so DNS and HTTP lookups (without case) read only its instances
+ */
+static int
+svcname_key(DB *sec, const DBT *pkey, const DBT *pdata, DBT *skey)
+{
+	struct attr tab[A_SERVICE_NAME + 1];
+	unsigned char *name;
+	size_t i;
+
+	if (attr_index(pdata->data, pdata->size, tab, A_SERVICE_NAME + 1) < 0 ||
+	    tab[A_SERVICE_NAME].len == 0)
+		return DB_DONOTINDEX;
+	if ((name = malloc(tab[A_SERVICE_NAME].len)) == NULL)
+		log_fatal("out of memory");
+	for (i = 0; i < tab[A_SERVICE_NAME].len; i++)
+		name[i] = (unsigned char)tolower(tab[A_SERVICE_NAME].val[i]);
+	memset(skey, 0, sizeof(*skey));
+	skey->data = name;
+	skey->size = (u_int32_t)tab[A_SERVICE_NAME].len;
+	skey->flags = DB_DBT_APPMALLOC;
+	return 0;
+}
+
+/*
+ * svcnames_open - the index of services by name; built from the services
+ * table when it is new (a data dir from before it, or a first start)
+ */
+static int
+svcnames_open(struct store *s, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((rc = db_create(&s->svcnames, s->env, 0)) != 0 ||
+	    (rc = s->svcnames->set_flags(s->svcnames, DB_DUP | DB_DUPSORT))
+	    != 0 ||
+	    (rc = s->svcnames->open(s->svcnames, NULL, "svcnames.db", NULL,
+	    DB_BTREE, DB_CREATE | DB_AUTO_COMMIT, 0600)) != 0 ||
+	    (rc = s->services->associate(s->services, NULL, s->svcnames,
+	    svcname_key, DB_CREATE | DB_AUTO_COMMIT)) != 0) {
+		snprintf(err, errlen, "open %s/svcnames.db: %s", s->dir,
+		    db_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
 /* store_open - recover and open the environment and every table */
 int
 store_open(struct store *s, const char *dir, char *err, size_t errlen)
@@ -147,7 +196,8 @@ store_open(struct store *s, const char *dir, char *err, size_t errlen)
 	    db_open1(s, &s->checks, "checks.db", err, errlen) < 0 ||
 	    db_open1(s, &s->sessions, "sessions.db", err, errlen) < 0 ||
 	    db_open1(s, &s->locks, "locks.db", err, errlen) < 0 ||
-	    db_open1(s, &s->queries, "queries.db", err, errlen) < 0)
+	    db_open1(s, &s->queries, "queries.db", err, errlen) < 0 ||
+	    svcnames_open(s, err, errlen) < 0)
 		return -1;
 	if (store_meta_get(s, "applied", &s->applied) < 0 ||
 	    store_meta_get(s, "kv_index", &s->kv_index) < 0 ||
@@ -173,8 +223,9 @@ store_checkpoint(struct store *s)
 void
 store_close(struct store *s)
 {
-	DB **dbs[] = { &s->meta, &s->kv, &s->nodes, &s->services, &s->checks,
-	    &s->sessions, &s->locks, &s->queries };
+	/* The index first: a secondary closes before its primary. */
+	DB **dbs[] = { &s->svcnames, &s->meta, &s->kv, &s->nodes,
+	    &s->services, &s->checks, &s->sessions, &s->locks, &s->queries };
 	size_t i;
 
 	buf_free(&s->touched);

@@ -32,6 +32,8 @@ struct store {
 	DB_ENV		*env;
 	DB		*meta, *kv, *nodes, *services, *checks;
 	DB		*sessions, *locks, *queries;
+	DB		*svcnames;	/* services by lower-case name: a
+					   secondary index Berkeley DB keeps */
 	char		 dir[4096];
 	uint64_t	 applied;	/* cached "applied" */
 	uint64_t	 kv_index, catalog_index, session_index;
