@@ -280,9 +280,9 @@ catalog_service_entry(struct json *j, const struct attr *e)
 	json_obj_close(j);
 }
 
-/* health_entry - {"Node":..., "Service":..., "Checks":[...]} */
-static void
-health_entry(struct json *j, const struct attr *e)
+/* api_health_entry - {"Node":..., "Service":..., "Checks":[...]} */
+void
+api_health_entry(struct json *j, const struct attr *e)
 {
 	struct attr tab[ATTR_TAB], a;
 	struct attr_iter it;
@@ -315,7 +315,7 @@ service_done(void *arg, const struct frame *f, const char *err)
 		return;
 	api_json_begin(req, &j, &b);
 	json_arr_open(&j);
-	for_entries(req, f, &j, req->data ? health_entry :
+	for_entries(req, f, &j, req->data ? api_health_entry :
 	    catalog_service_entry);
 	json_arr_close(&j);
 	api_reply_json(req, &b, reply_index(f), f);

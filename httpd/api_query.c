@@ -471,44 +471,6 @@ queries_done(void *arg, const struct frame *f, const char *err)
 	api_reply_json(req, &b, pq_reply_index(f), f);
 }
 
-/* pq_node - Consul's Node inside a health entry */
-static void
-pq_node(struct json *j, const struct attr *rec)
-{
-	struct attr tab[ATTR_TAB];
-
-	attr_index(rec->val, rec->len, tab, ATTR_TAB);
-	json_obj_open(j);
-	json_node_fields(j, tab);
-	json_meta(j, "Meta", rec->val, rec->len);
-	json_indexes(j, tab);
-	json_obj_close(j);
-}
-
-/* pq_health_entry - {"Node", "Service", "Checks"}, as /v1/health/service */
-static void
-pq_health_entry(struct json *j, const struct attr *e)
-{
-	struct attr tab[ATTR_TAB], a;
-	struct attr_iter it;
-
-	if (attr_index(e->val, e->len, tab, ATTR_TAB) < 0)
-		return;
-	json_obj_open(j);
-	json_key(j, "Node");
-	pq_node(j, &tab[A_NODE_REC]);
-	json_key(j, "Service");
-	json_service(j, &tab[A_SERVICE_REC], JS_INDEXES);
-	json_key(j, "Checks");
-	json_arr_open(j);
-	attr_iter_init(&it, e->val, e->len);
-	while (attr_next(&it, &a) == 1)
-		if (a.type == A_CHECK_REC)
-			json_check(j, &a, &tab[A_SERVICE_REC], 1);
-	json_arr_close(j);
-	json_obj_close(j);
-}
-
 /* pq_limit - ?limit as Consul's strconv.Atoi reads it; -1 after a 500 */
 static int
 pq_limit(struct http_req *req, long *limit)
@@ -582,7 +544,7 @@ execute_done(void *arg, const struct frame *f, const char *err)
 	json_key(&j, "Nodes");
 	json_arr_open(&j);
 	for (i = 0; i < n; i++)
-		pq_health_entry(&j, &nodes[i]);
+		api_health_entry(&j, &nodes[i]);
 	json_arr_close(&j);
 	json_key(&j, "DNS");
 	json_obj_open(&j);

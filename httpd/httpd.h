@@ -156,6 +156,12 @@ void	api_agent_reload(struct http_req *, const char *);
 /* api_event.c */
 void	api_event_fire(struct http_req *, const char *);
 void	api_event_list(struct http_req *, const char *);
+/*
+ * api_health_entry - one health reply entry as Consul's
+ * {"Node","Service","Checks"} (api_catalog.c; prepared queries too)
+ */
+void	api_health_entry(struct json *, const struct attr *);
+
 /* api_query.c */
 void	api_query_general(struct http_req *, const char *);
 void	api_query_specific(struct http_req *, const char *);
