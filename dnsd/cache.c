@@ -18,6 +18,7 @@ struct dentry {
 	uint16_t		 type;
 	size_t			 klen, vlen;
 	double			 at;
+	uint64_t		 index, epoch;
 	unsigned char		 data[];	/* key, then value */
 };
 
@@ -110,9 +111,10 @@ grow(struct dcache *c)
 /* dcache_put - see cache.h */
 void
 dcache_put(struct dcache *c, uint16_t type, const void *key, size_t klen,
-    const void *val, size_t vlen, double now)
+    const struct dcache_val *v)
 {
 	uint64_t h = hash(type, key, klen);
+	size_t vlen = v->len;
 	struct dentry **pp, *e;
 
 	if (klen + vlen > c->max)
@@ -129,12 +131,14 @@ dcache_put(struct dcache *c, uint16_t type, const void *key, size_t klen,
 	e->type = type;
 	e->klen = klen;
 	e->vlen = vlen;
-	e->at = now;
+	e->at = v->at;
+	e->index = v->index;
+	e->epoch = v->epoch;
 	/* An empty buf's head is NULL: memcpy may not be given one. */
 	if (klen > 0)
 		memcpy(e->data, key, klen);
 	if (vlen > 0)
-		memcpy(e->data + klen, val, vlen);
+		memcpy(e->data + klen, v->data, vlen);
 	if (c->n >= c->width)
 		grow(c);
 	pp = &c->tab[h & (c->width - 1)];
@@ -146,17 +150,20 @@ dcache_put(struct dcache *c, uint16_t type, const void *key, size_t klen,
 }
 
 /* dcache_get - see cache.h */
-const void *
+int
 dcache_get(struct dcache *c, uint16_t type, const void *key, size_t klen,
-    size_t *vlen, double *at)
+    struct dcache_val *v)
 {
 	struct dentry *e = *slot(c, hash(type, key, klen), type, key, klen);
 
 	if (e == NULL)
-		return NULL;
-	*vlen = e->vlen;
-	*at = e->at;
-	return e->data + e->klen;
+		return 0;
+	v->data = e->data + e->klen;
+	v->len = e->vlen;
+	v->at = e->at;
+	v->index = e->index;
+	v->epoch = e->epoch;
+	return 1;
 }
 
 /* dcache_stats - see cache.h */

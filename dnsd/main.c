@@ -19,7 +19,9 @@
  * (on a server, kvd serves it under the leader's lease, or raftd does).
  * Beyond Consul: every reply is kept (cache.c), and when no server can
  * answer, the last reply for the same read is used if it is no older
- * than max_stale, with a warning in the log.
+ * than max_stale, with a warning in the log. With allow_stale, a kept
+ * catalog reply also answers at once, without kvd, while the catalog
+ * has not changed since it was read (fresh.c watches the index).
  *
  * Names outside the domain, and reverse names no node or service has,
  * go to the recursors (recurse.c); with none they get REFUSED (outside)
@@ -45,6 +47,7 @@
 #include "daemon.h"
 #include "dns_answer.h"
 #include "duration.h"
+#include "fresh.h"
 #include "log.h"
 #include "msg.h"
 #include "rpc.h"
@@ -130,6 +133,7 @@ static struct {
 	int			 allow_stale;
 	uint64_t		 max_stale_ms;
 	struct dcache		*cache;
+	struct fresh		 fresh;		/* which of cache is current */
 	unsigned		 nstale;	/* answered from the cache */
 	ev_tstamp		 stale_logged;
 	struct recurse		*rec;		/* NULL: no recursors */
@@ -450,21 +454,6 @@ dq_got(struct dq *dq, const void *body, size_t len)
 	}
 }
 
-/* last_contact - a reply's A_LAST_CONTACT in ms, 0 when it has none */
-static uint64_t
-last_contact(const struct frame *f)
-{
-	struct attr_iter it;
-	struct attr a;
-	uint64_t ms = 0;
-
-	attr_iter_init(&it, f->body, f->len);
-	while (attr_next(&it, &a) == 1)
-		if (a.type == A_LAST_CONTACT)
-			attr_u64(&a, &ms);
-	return ms;
-}
-
 /*
  * dq_reply_cb - kvd answered, failed, or timed out. A failure falls back
  * on the cache; SOA and NS fall back on ns.<domain>.
@@ -473,10 +462,9 @@ static void
 dq_reply_cb(void *arg, const struct frame *f, const char *err)
 {
 	struct dq *dq = arg;
-	const void *body;
+	struct dcache_val v;
+	uint64_t contact;
 	char msg[256];
-	size_t len;
-	double at;
 
 	D.npending--;
 	if (dq->tcp && dq->tc == NULL) {
@@ -498,20 +486,19 @@ dq_reply_cb(void *arg, const struct frame *f, const char *err)
 			dq_answer(dq, NULL, 0);
 			return;
 		}
-		body = dcache_get(D.cache, dq->stage, buf_head(&dq->key),
-		    buf_used(&dq->key), &len, &at);
-		if (body != NULL &&
-		    (ev_now(D.loop) - at) * 1000 <= (double)D.max_stale_ms) {
-			stale_log(dq, err, ev_now(D.loop) - at);
-			dq_got(dq, body, len);
+		if (dcache_get(D.cache, dq->stage, buf_head(&dq->key),
+		    buf_used(&dq->key), &v) && (ev_now(D.loop) - v.at) *
+		    1000 <= (double)D.max_stale_ms) {
+			stale_log(dq, err, ev_now(D.loop) - v.at);
+			dq_got(dq, v.data, v.len);
 		} else if (dq->l.kind == DNS_K_SOA || dq->l.kind == DNS_K_NS)
 			dq_answer(dq, NULL, 0);
 		else
 			dq_servfail(dq, err);
 		return;
 	}
-	if (dq->mode == SERVERS_READ_STALE &&
-	    last_contact(f) > D.max_stale_ms) {
+	fresh_reply_attrs(f->body, f->len, &v.index, &contact);
+	if (dq->mode == SERVERS_READ_STALE && contact > D.max_stale_ms) {
 		/* Consul: too stale, so ask the leader after all. */
 		dq->mode = SERVERS_READ_DEFAULT;
 		dq_call(dq, dq->stage);
@@ -523,16 +510,42 @@ dq_reply_cb(void *arg, const struct frame *f, const char *err)
 		D.nstale = 0;
 		D.stale_logged = 0;
 	}
+	v.data = f->body;
+	v.len = f->len;
+	v.at = ev_now(D.loop);
+	v.epoch = D.fresh.epoch;
 	dcache_put(D.cache, dq->stage, buf_head(&dq->key), buf_used(&dq->key),
-	    f->body, f->len, ev_now(D.loop));
+	    &v);
 	dq_got(dq, f->body, f->len);
 }
 
 /*
- * dq_call - ask kvd: a server's own (with A_MODE, so it reports its
- * leader contact and refuses a default read it cannot serve), its raftd
- * once kvd has refused, or, on a client, a server. SERVFAIL at once if
- * we are swamped.
+ * dq_kept - answer a stale catalog read from the reply kept for it, if
+ * the catalog has not changed since (fresh.h); 0 when kvd must be asked
+ */
+static int
+dq_kept(struct dq *dq)
+{
+	struct dcache_val v;
+
+	if (!D.allow_stale || dq->mode != SERVERS_READ_STALE ||
+	    dq->via_raftd || (dq->stage != MSG_CAT_NODE &&
+	    dq->stage != MSG_CAT_NODES && dq->stage != MSG_CAT_SERVICE &&
+	    dq->stage != MSG_HEALTH_SERVICE) ||
+	    !dcache_get(D.cache, dq->stage, buf_head(&dq->key),
+	    buf_used(&dq->key), &v) || !fresh_is(&D.fresh, v.index, v.epoch))
+		return 0;
+	D.fresh.hits++;
+	dq_got(dq, v.data, v.len);
+	return 1;
+}
+
+/*
+ * dq_call - answer from a kept reply that is current, or ask kvd: a
+ * server's own (with A_MODE, so it reports its leader contact and
+ * refuses a default read it cannot serve), its raftd once kvd has
+ * refused, or, on a client, a server. SERVFAIL at once if we are
+ * swamped.
  */
 static void
 dq_call(struct dq *dq, uint16_t type)
@@ -543,10 +556,6 @@ dq_call(struct dq *dq, uint16_t type)
 	int mode = dq->mode;
 	struct buf b;
 
-	if (D.npending >= MAX_PENDING) {
-		dq_servfail(dq, "too many kvd reads in flight");
-		return;
-	}
 	buf_reset(&dq->key);
 	if (type == MSG_CAT_NODE)
 		attr_put_str(&dq->key, A_NODE, dq->l.node);
@@ -560,6 +569,12 @@ dq_call(struct dq *dq, uint16_t type)
 	} else if (type == MSG_QUERY_EXECUTE)
 		attr_put_str(&dq->key, A_KEY, dq->l.query);
 	dq->stage = type;
+	if (dq_kept(dq))
+		return;
+	if (D.npending >= MAX_PENDING) {
+		dq_servfail(dq, "too many kvd reads in flight");
+		return;
+	}
 	buf_init(&b);
 	buf_append(&b, buf_head(&dq->key), buf_used(&dq->key));
 	if (D.kvd_mode == SERVERS_READ_LOCAL && dq->via_raftd)
@@ -1112,6 +1127,7 @@ dnsd_init(struct ev_loop *loop, struct config *cfg, char *err,
 		D.kvd = servers_rpc(&D.servers);
 		D.kvd_mode = SERVERS_READ_STALE;
 	}
+	fresh_init(&D.fresh, loop, D.kvd, D.kvd_mode, D.max_stale_ms);
 	return 0;
 }
 
@@ -1132,6 +1148,7 @@ dnsd_reload(struct config *cfg)
 	D.ac = ac;
 	D.allow_stale = o.allow_stale;
 	D.max_stale_ms = o.max_stale_ms;
+	fresh_set_max_stale(&D.fresh, o.max_stale_ms);
 	if (D.rec != NULL)
 		recurse_free(D.rec);	/* queries in flight: SERVFAIL */
 	D.rec = rec;
@@ -1150,6 +1167,10 @@ dnsd_stop(void)
 	if (D.rec != NULL)
 		recurse_free(D.rec);
 	D.rec = NULL;
+	fresh_stop(&D.fresh);
+	log_info("%llu queries answered from kept replies; the catalog "
+	    "changed %llu times", (unsigned long long)D.fresh.hits,
+	    (unsigned long long)D.fresh.changes);
 	if (D.kvd == &D.kvd_local) {
 		rpc_stop(&D.kvd_local);
 		rpc_stop(&D.raftd);
@@ -1180,7 +1201,10 @@ static const struct daemon_spec dnsd_spec = {
 "enable_truncate, only_passing, node_ttl, service_ttl ({\"*\": \"5s\"}),\n"
 "allow_stale (true), max_stale (87600h), recursor_timeout. When no server\n"
 "answers, names asked before are answered from the last data seen, up\n"
-"to max_stale old. All of it is re-read on SIGHUP.\n",
+"to max_stale old. With allow_stale, a name asked again while the catalog\n"
+"has not changed is answered from the reply kept for it, without a read\n"
+"(one blocking catalog read watches for changes). All of it is re-read\n"
+"on SIGHUP.\n",
 	.init = dnsd_init,
 	.stop = dnsd_stop,
 	.reload = dnsd_reload,

@@ -19,6 +19,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -917,6 +918,104 @@ def test_stale_answers_from_cache(make_agent):
     for name in ("api.service.consul", "n2.node.consul"):
         m = ask(client, name, timeout=8)
         assert (m.status, m.an) == ("SERVFAIL", []), (name, m)
+
+
+# --- kept replies: answered without kvd, and never after a change ---
+
+def put(agent, path, body):
+    code, resp = agent.request("PUT", path, json.dumps(body).encode())
+    assert code == 200, (path, body, code, resp)
+
+
+def follow_changes(server, reader):
+    """Each catalog change made on server shows in reader's answers to
+    names reader's dnsd has already answered (from kept replies)."""
+    api = {"Node": "f1", "Address": "10.9.0.1",
+           "Service": {"ID": "api1", "Service": "api", "Port": 80},
+           "Checks": [{"CheckID": "api1:c", "Name": "c", "ServiceID": "api1",
+                       "Status": "passing"}]}
+    put(server, "/v1/catalog/register", api)
+    wait_for(lambda: ask(reader, "api.service.consul").addrs()
+             == ["10.9.0.1"], "api.service in DNS")
+    for _ in range(5):
+        assert ask(reader, "api.service.consul").addrs() == ["10.9.0.1"]
+        assert ask(reader, "f1.node.consul").addrs() == ["10.9.0.1"]
+    # another instance
+    api2 = dict(api, Node="f2", Address="10.9.0.2",
+                Service=dict(api["Service"], ID="api2"),
+                Checks=[dict(api["Checks"][0], CheckID="api2:c",
+                             ServiceID="api2")])
+    put(server, "/v1/catalog/register", api2)
+    wait_for(lambda: ask(reader, "api.service.consul").addrs()
+             == ["10.9.0.1", "10.9.0.2"], "a second api instance")
+    # a check goes critical: left out
+    put(server, "/v1/catalog/register",
+        dict(api, Checks=[dict(api["Checks"][0], Status="critical")]))
+    wait_for(lambda: ask(reader, "api.service.consul").addrs()
+             == ["10.9.0.2"], "the critical instance left out")
+    # a node's address changes
+    put(server, "/v1/catalog/register", dict(api, Address="10.9.0.11"))
+    wait_for(lambda: ask(reader, "f1.node.consul").addrs()
+             == ["10.9.0.11"], "f1's new address")
+    # gone
+    put(server, "/v1/catalog/deregister", {"Node": "f1"})
+    put(server, "/v1/catalog/deregister", {"Node": "f2"})
+    wait_for(lambda: ask(reader, "api.service.consul").status == "NXDOMAIN"
+             and ask(reader, "f1.node.consul").status == "NXDOMAIN",
+             "api and f1 gone")
+
+
+def kept_live(agent):
+    wait_for(lambda: "answering from kept replies" in agent.logtext(),
+             "dnsd watching the catalog")
+
+
+def test_kept_replies_follow_changes(make_agent):
+    server = make_agent()
+    kept_live(server)
+    follow_changes(server, server)
+    client = make_agent(wait=False, dev=False,
+                        extra=("-retry-join", serf(server),
+                               "-retry-interval", "1s"))
+    client.wait_up()
+    kept_live(client)
+    follow_changes(server, client)
+
+
+def test_kept_replies_answer_without_kvd(make_agent):
+    a = make_agent()
+    put(a, "/v1/catalog/register",
+        {"Node": "k1", "Address": "10.9.1.1",
+         "Service": {"ID": "kv1", "Service": "kept", "Port": 81}})
+    kept_live(a)
+    wait_for(lambda: ask(a, "kept.service.consul").addrs() == ["10.9.1.1"],
+             "kept.service")
+    srv = ask(a, "kept.service.consul", "SRV").an
+    assert len(srv) == 1
+    assert ask(a, "k1.node.consul").addrs() == ["10.9.1.1"]
+    kvd = a.daemon_pid("kvd")
+    os.kill(kvd, signal.SIGSTOP)
+    try:
+        # kvd cannot answer, and has not said anything changed: the
+        # names asked before are answered from the replies kept for
+        # them, at once, not as stale answers after kvd's timeout
+        for _ in range(3):
+            assert ask(a, "kept.service.consul").addrs() == ["10.9.1.1"]
+            assert ask(a, "kept.service.consul", "SRV").an == srv
+            assert ask(a, "k1.node.consul").addrs() == ["10.9.1.1"]
+        assert "answering from data" not in a.logtext()
+        # a name never asked waits for kvd: the stale path, then SERVFAIL
+        m = ask(a, "k2.node.consul", timeout=8)
+        assert (m.status, m.an) == ("SERVFAIL", [])
+    finally:
+        os.kill(kvd, signal.SIGCONT)
+    assert a.daemon_pid("kvd") == kvd
+    # kvd is back: changes made while it was stopped still show
+    put(a, "/v1/catalog/register",
+        {"Node": "k1", "Address": "10.9.1.2",
+         "Service": {"ID": "kv1", "Service": "kept", "Port": 81}})
+    wait_for(lambda: ask(a, "kept.service.consul").addrs() == ["10.9.1.2"],
+             "kept.service's new address")
 
 
 # --- hostile packets ---
