@@ -55,13 +55,13 @@
 #include "recurse.h"
 #include "servers.h"
 #include "sock.h"
+#include "udp.h"
 
 #define KVD_TIMEOUT	2.0	/* for all of a query's kvd reads */
 #define TCP_IDLE	10.0	/* seconds without a query or an answer */
 #define TCP_MAX_CONNS	512
 #define TCP_MAX_QUEUE	64	/* queries in flight on one connection */
 #define TCP_OUT_MAX	(256u << 10)	/* unread answers before we wait */
-#define UDP_BATCH	64	/* datagrams read per wakeup */
 #define MAX_PENDING	8192	/* kvd reads in flight, all clients */
 #define CACHE_BYTES	(16u << 20)	/* replies kept for outages */
 #define STALE_LOG_EVERY	60.0	/* seconds between "answering stale" */
@@ -146,7 +146,8 @@ static struct {
 	uint64_t		 rng;
 	/* Answers are built here: a TCP length prefix, then the message. */
 	unsigned char		 out[2 + DNS_TCP_MAX];
-	unsigned char		 pkt[65536];
+	struct udp_batch	 udp;		/* datagrams in and out */
+	int			 udp_batching;	/* answers queue for one send */
 } D;
 
 static void	tcp_drain(struct tcp_client *);
@@ -195,7 +196,10 @@ dq_finish(struct dq *dq, size_t n)
 	if (D.rec != NULL && n >= DNS_HDR_LEN)
 		D.out[2 + 3] |= DNS_F_RA;	/* the flags' low byte */
 	if (!dq->tcp) {
-		if (n > 0 && sendto(dq->fd, D.out + 2, n, 0,
+		if (n > 0 && (!D.udp_batching || dq->fd != D.udp_fd ||
+		    udp_batch_queue(&D.udp, (struct sockaddr *)&dq->from,
+		    dq->fromlen, D.out + 2, n) < 0) &&
+		    sendto(dq->fd, D.out + 2, n, 0,
 		    (struct sockaddr *)&dq->from, dq->fromlen) == -1)
 			log_debug("%s: send: %s", dq_peer(dq, peer,
 			    sizeof(peer)), strerror(errno));
@@ -657,31 +661,49 @@ dq_start(struct dq *dq, const unsigned char *pkt, size_t len)
 	return 0;
 }
 
-/* udp_read_cb - read a batch of datagrams, one query each */
+/*
+ * udp_read_cb - read a batch of datagrams, one query each; the answers
+ * given at once leave together when the batch is done
+ */
 static void
 udp_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
+	const struct sockaddr *from;
+	const unsigned char *pkt;
+	char peer[64];
 	struct dq *dq;
-	ssize_t n;
-	int i;
+	socklen_t fromlen;
+	size_t len;
+	int i, n, cut;
+	unsigned lost;
 
-	for (i = 0; i < UDP_BATCH; i++) {
+	if ((n = udp_batch_recv(&D.udp, w->fd)) < 0) {
+		if (errno != EINTR)
+			log_debug("udp receive: %s", strerror(errno));
+		return;
+	}
+	D.udp_batching = w->fd == D.udp_fd;
+	for (i = 0; i < n; i++) {
+		pkt = udp_batch_msg(&D.udp, i, &len, &from, &fromlen, &cut);
 		if ((dq = calloc(1, sizeof(*dq))) == NULL)
 			log_fatal("out of memory");
 		dq->fd = w->fd;
-		dq->fromlen = sizeof(dq->from);
-		n = recvfrom(w->fd, D.pkt, sizeof(D.pkt), 0,
-		    (struct sockaddr *)&dq->from, &dq->fromlen);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
-				log_debug("udp receive: %s", strerror(errno));
+		dq->fromlen = fromlen <= sizeof(dq->from) ? fromlen :
+		    sizeof(dq->from);
+		memcpy(&dq->from, from, dq->fromlen);
+		if (cut) {
+			log_debug("%s: dropped: a datagram over %d bytes",
+			    dq_peer(dq, peer, sizeof(peer)), UDP_IN_MAX);
 			free(dq);
-			return;
+			continue;
 		}
-		if (dq_start(dq, D.pkt, (size_t)n) < 0)
+		if (dq_start(dq, pkt, len) < 0)
 			free(dq);
 	}
+	D.udp_batching = 0;
+	if ((lost = udp_batch_flush(&D.udp, w->fd)) > 0)
+		log_debug("udp send: %u answers lost: %s", lost,
+		    strerror(errno));
 }
 
 /* tcp_close - close a connection; queries still at kvd are orphaned */

@@ -1118,6 +1118,10 @@ def test_hostile_packets_udp(strict):
                        0.3 if want is None else 3)
         check_answer(what, pkt, raw, want)
         still_answers(strict, what)
+    # a datagram over 4096 bytes is no query: dropped
+    pkt = make_query("n1.node.consul", "A", qid=0x4242) + b"\0" * 5000
+    assert exchange(strict.addr, strict.dns, pkt, False, 0.3) is None
+    still_answers(strict, "5 KB datagram")
     assert strict.daemon_pid("dnsd") == pid      # never restarted
 
 
