@@ -31,6 +31,14 @@
  * A query that fails while recurse_send() is still running (c-ares calls
  * back at once when it cannot open a socket) is finished from a zero
  * timer, so callbacks never run inside recurse_send() or recurse_addrs().
+ *
+ * A recursor whose port is closed refuses one query with "port
+ * unreachable", but c-ares 1.18 fails only that one: the others on the
+ * same socket (recurse_addrs() sends A and AAAA together) would wait the
+ * whole timeout. So a refusal cancels everything else in flight on that
+ * recursor's channel too (ares_cancel, from the same zero timer, never
+ * inside a c-ares callback), and each of those moves on to the next
+ * recursor at once.
  */
 #include <arpa/inet.h>
 #include <ares.h>
@@ -58,6 +66,7 @@
 struct recurse_chan {
 	struct recurse		*r;
 	ares_channel		 ch;
+	int			 refused;	/* cancel what is in flight */
 	char			 name[64];	/* "ip:port", for log lines */
 };
 
@@ -98,7 +107,8 @@ struct recurse {
 	struct recurse_chan	 chan[RECURSE_MAX];
 	size_t			 nchan;
 	ev_timer		 timer;		/* c-ares timeouts */
-	ev_timer		 later;		/* finishes r->failed */
+	ev_timer		 later;		/* finishes r->failed,
+						   cancels refused chans */
 	LIST_HEAD(, recurse_sock) socks;
 	TAILQ_HEAD(, recurse_query) failed;
 	unsigned		 npending;	/* queries not finished */
@@ -339,17 +349,27 @@ recurse_finish(struct recurse_query *q, unsigned char *ans, size_t alen)
 	free(q);
 }
 
-/* recurse_later_cb - finish the queries that failed at once */
+/*
+ * recurse_later_cb - finish the queries that failed at once, and move on
+ * what waits at a recursor that refused
+ */
 static void
 recurse_later_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct recurse *r = w->data;
 	struct recurse_query *q;
+	size_t i;
 
 	while ((q = TAILQ_FIRST(&r->failed)) != NULL) {
 		TAILQ_REMOVE(&r->failed, q, entry);
 		recurse_finish(q, NULL, 0);
 	}
+	for (i = 0; i < r->nchan; i++)
+		if (r->chan[i].refused) {
+			r->chan[i].refused = 0;
+			ares_cancel(r->chan[i].ch);	/* ARES_ECANCELLED */
+		}
+	recurse_timer_update(r);
 }
 
 /*
@@ -416,6 +436,10 @@ recurse_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf,
 	} else if (status != ARES_EDESTRUCTION)
 		log_debug("recursor %s: %s", name, status == ARES_SUCCESS ?
 		    "short answer" : ares_strerror(status));
+	if (status == ARES_ECONNREFUSED && !r->freeing) {
+		r->chan[q->next].refused = 1;
+		ev_timer_start(r->loop, &r->later);
+	}
 	if (r->freeing || status == ARES_EDESTRUCTION) {
 		recurse_finish(q, NULL, 0);
 		return;
