@@ -1,7 +1,13 @@
 /*
- * fresh.c - see fresh.h. One blocking MSG_CAT_SERVICES read at a time;
- * its reply moves the index on and asks again at once, its failure ends
- * the epoch and asks again after FRESH_RETRY.
+ * fresh.c - see fresh.h. One blocking catalog read at a time; its reply
+ * moves the index on and asks again at once, its failure ends the epoch
+ * and asks again after FRESH_RETRY.
+ *
+ * The read is the health of the service named "", which no registration
+ * can create: any catalog read carries the index and waits for any
+ * catalog change, and this one costs kvd one index lookup and an empty
+ * reply. Every client agent's dnsd holds one at its server, all woken by
+ * each change, so the read must cost next to nothing.
  */
 #include <string.h>
 
@@ -99,6 +105,7 @@ fresh_watch(struct fresh *fr)
 	if (fr->stopped || fr->calling)
 		return;
 	buf_init(&cmd);
+	attr_put_str(&cmd, A_SERVICE_NAME, "");
 	if (fr->index > 0) {
 		attr_put_u64(&cmd, A_INDEX, fr->index);
 		attr_put_u64(&cmd, A_WAIT, FRESH_WAIT_MS);
@@ -108,11 +115,11 @@ fresh_watch(struct fresh *fr)
 		/* A_MODE: kvd then reports when it heard its leader. */
 		attr_put_u8(&cmd, A_MODE, SERVERS_READ_STALE);
 		buf_append(&b, buf_head(&cmd), buf_used(&cmd));
-		rc = servers_call(fr->rpc, MSG_CAT_SERVICES, buf_head(&b),
+		rc = servers_call(fr->rpc, MSG_HEALTH_SERVICE, buf_head(&b),
 		    buf_used(&b), FRESH_WAIT_MS / 1000.0 + 5, watch_cb, fr,
 		    err, sizeof(err));
 	} else {
-		servers_read_body(&b, fr->mode, MSG_CAT_SERVICES,
+		servers_read_body(&b, fr->mode, MSG_HEALTH_SERVICE,
 		    buf_head(&cmd), buf_used(&cmd));
 		if (fr->index > 0)
 			attr_put_u64(&b, A_WAIT, FRESH_WAIT_MS);

@@ -4,10 +4,10 @@
  *
  * Every catalog read carries the catalog index: the Raft index of the
  * last change to any node, service or check. fresh keeps one blocking
- * catalog read in flight (MSG_CAT_SERVICES with the index it knows, the
- * way a Consul client watches), which kvd answers on the next catalog
- * change or after FRESH_WAIT; so fresh knows the index current at the
- * server dnsd reads from. A kept reply is fresh when it carries at
+ * catalog read in flight (with the index it knows, the way a Consul
+ * client watches), which kvd answers on the next catalog change or after
+ * FRESH_WAIT_MS; so fresh knows the index current at the server dnsd
+ * reads from. A kept reply is fresh when it carries at
  * least that index and was kept in the current epoch. The epoch moves on
  * whenever fresh loses track (the watch failed, the index went back), so
  * nothing kept before it is trusted again until read anew. While the
