@@ -4,7 +4,7 @@
  * checks.h.
  *
  * Leaves out: definitions registered through the agent API (they will
- * join these lists), service meta validation, weights, tagged addresses,
+ * join these lists), service meta validation, tagged addresses,
  * and the keys Consul has for features cairn lacks (Connect, proxies,
  * tls_server_name, tcp_use_tls), which are accepted and ignored. Unknown
  * keys are warned about, as the config loader does for top-level ones.
@@ -553,6 +553,47 @@ svc_free(struct svc_def *d)
 	memset(d, 0, sizeof(*d));
 }
 
+/*
+ * svc_weights - "weights": {"passing": n, "warning": n}, each 1 when not
+ * given (as Consul's config builder; its HTTP decoder leaves a missing
+ * one 0), checked as Consul's ValidateWeights
+ */
+static int
+svc_weights(const struct src *s, struct svc_def *d, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "passing", "warning", NULL };
+	const struct jv *w = jv_get(s->obj, "weights");
+	int64_t p = 1, n = 1;
+	char path[300];
+
+	d->weight_passing = d->weight_warning = 1;
+	if (w == NULL || w->type == JV_NULL)
+		return 0;
+	snprintf(path, sizeof(path), "%s.weights", s->path);
+	if (w->type != JV_OBJ)
+		return def_err(w, s->path, "weights", err, errlen,
+		    "expected an object with Passing and Warning");
+	warn_unknown(w, keys, path);
+	if ((jv_get(w, "passing") != NULL && jv_int(w, "passing", &p) < 0) ||
+	    (jv_get(w, "warning") != NULL && jv_int(w, "warning", &n) < 0))
+		return def_err(w, s->path, "weights", err, errlen,
+		    "Passing and Warning must be integers");
+	if (p < 1)
+		return def_err(w, s->path, "weights", err, errlen,
+		    "Invalid Weights: Passing must be greater than 0");
+	if (n < 0)
+		return def_err(w, s->path, "weights", err, errlen,
+		    "Invalid Weights: Warning must be greater or equal "
+		    "than 0");
+	if (p > 65535 || n > 65535)
+		return def_err(w, s->path, "weights", err, errlen,
+		    "Invalid Weights: DNS Weight must be between 0 and "
+		    "65535");
+	d->weight_passing = (int)p;
+	d->weight_warning = (int)n;
+	return 0;
+}
+
 /* svc_parse - one service definition, without its checks */
 static int
 svc_parse(const struct src *s, struct svc_def *d, char *err, size_t errlen)
@@ -567,7 +608,8 @@ svc_parse(const struct src *s, struct svc_def *d, char *err, size_t errlen)
 	    get_str(s, "name", &name, err, errlen) < 0 ||
 	    get_str(s, "address", &addr, err, errlen) < 0 ||
 	    get_strs(s, "tags", &d->tags, &d->ntags, err, errlen) < 0 ||
-	    svc_meta(s, d, err, errlen) < 0)
+	    svc_meta(s, d, err, errlen) < 0 ||
+	    svc_weights(s, d, err, errlen) < 0)
 		goto fail;
 	if ((port = jv_get(s->obj, "port")) != NULL && port->type != JV_NULL) {
 		if (jv_int(s->obj, "port", &n) < 0 || n < 0 || n > 65535) {
@@ -880,6 +922,8 @@ checks_svc_equal(const struct svc_def *a, const struct svc_def *b)
 {
 	return str_eq(a->id, b->id) && str_eq(a->name, b->name) &&
 	    str_eq(a->address, b->address) && a->port == b->port &&
+	    a->weight_passing == b->weight_passing &&
+	    a->weight_warning == b->weight_warning &&
 	    strv_eq(a->tags, a->ntags, b->tags, b->ntags) &&
 	    strv_eq(a->meta_keys, a->nmeta, b->meta_keys, b->nmeta) &&
 	    strv_eq(a->meta_values, a->nmeta, b->meta_values, b->nmeta);
@@ -970,6 +1014,8 @@ checks_svc_rec(struct buf *b, const char *node, const struct svc_def *s)
 	attr_put_str(b, A_ADDRESS, s->address != NULL ? s->address : "");
 	attr_put_u32(b, A_PORT, (uint32_t)s->port);
 	put_meta(b, s->meta_keys, s->meta_values, s->nmeta);
+	attr_put_u32(b, A_WEIGHT_PASSING, (uint32_t)s->weight_passing);
+	attr_put_u32(b, A_WEIGHT_WARNING, (uint32_t)s->weight_warning);
 	attr_nest_end(b, nest);
 }
 

@@ -89,6 +89,8 @@ struct svc_def {
 	size_t		 ntags;
 	char		**meta_keys, **meta_values;
 	size_t		 nmeta;
+	int		 weight_passing;	/* DNS SRV weights: 1 and 1 */
+	int		 weight_warning;	/* when not given */
 	char		*where;
 };
 

@@ -173,6 +173,7 @@ consul_svc(struct svc_def *s)
 	s->name = CONSUL_SERVICE;
 	s->address = "";
 	s->port = D.port_server;
+	s->weight_passing = s->weight_warning = 1;
 }
 
 /* register_svc - the node, svc (NULL: node checks only) and its checks */

@@ -314,7 +314,8 @@ enum msg_attr {
 
 	/* Catalog. A node record: A_NODE A_NODE_ID A_ADDRESS A_DC A_META...
 	   A service record: A_NODE A_SERVICE_ID A_SERVICE_NAME A_TAG...
-	   A_ADDRESS A_PORT A_META... A check record: A_NODE A_CHECK_ID
+	   A_ADDRESS A_PORT A_META... [A_WEIGHT_PASSING A_WEIGHT_WARNING].
+	   A check record: A_NODE A_CHECK_ID
 	   A_CHECK_NAME A_STATUS(string) A_NOTES A_OUTPUT A_SERVICE_ID
 	   A_SERVICE_NAME A_CHECK_TYPE. Records read back also carry
 	   A_CREATE_INDEX and A_MODIFY_INDEX, first: MSG_REC_IDX_LEN bytes
@@ -409,6 +410,11 @@ enum msg_attr {
 				   without ID and the indexes */
 	A_QUERY_TEMPLATE = 116,	/* u8: a name_prefix_match template */
 	A_QUERY_UPDATE = 117,	/* u8, in OP_QUERY_SET: it must exist */
+
+	/* A service record's DNS SRV weights (Consul's Weights); a record
+	   without them has 1 and 1 */
+	A_WEIGHT_PASSING = 118,	/* u32, 1..65535 */
+	A_WEIGHT_WARNING = 119,	/* u32, 0..65535 */
 
 };
 

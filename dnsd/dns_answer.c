@@ -496,6 +496,7 @@ struct inst {
 	struct attr	 node_addr;
 	struct attr	 addr;		/* the service's, else the node's */
 	uint32_t	 port;
+	uint16_t	 weight;	/* SRV: Weights, by the checks */
 	int		 first;		/* SRV: the first with its target */
 };
 
@@ -776,6 +777,27 @@ status_is(const struct attr *a, const char *s)
 	return a->len == strlen(s) && memcmp(a->val, s, a->len) == 0;
 }
 
+/* worst - of the entry's checks: 2 any critical, 1 any warning, else 0 */
+static int
+worst(const struct attr *entry)
+{
+	struct attr_iter it;
+	struct attr a, ct[A_STATUS + 1];
+	int w = 0;
+
+	attr_iter_init(&it, entry->val, entry->len);
+	while (attr_next(&it, &a) == 1) {
+		if (a.type != A_CHECK_REC ||
+		    attr_index(a.val, a.len, ct, A_STATUS + 1) < 0)
+			continue;
+		if (status_is(&ct[A_STATUS], "critical"))
+			return 2;
+		if (status_is(&ct[A_STATUS], "warning"))
+			w = 1;
+	}
+	return w;
+}
+
 /*
  * unhealthy - does any check in the entry have status "critical" (or,
  * with only_passing, "warning")
@@ -783,19 +805,9 @@ status_is(const struct attr *a, const char *s)
 static int
 unhealthy(const struct dns_answer_cfg *c, const struct attr *entry)
 {
-	struct attr_iter it;
-	struct attr a, ct[A_STATUS + 1];
+	int w = worst(entry);
 
-	attr_iter_init(&it, entry->val, entry->len);
-	while (attr_next(&it, &a) == 1) {
-		if (a.type != A_CHECK_REC ||
-		    attr_index(a.val, a.len, ct, A_STATUS + 1) < 0)
-			continue;
-		if (status_is(&ct[A_STATUS], "critical") ||
-		    (c->only_passing && status_is(&ct[A_STATUS], "warning")))
-			return 1;
-	}
-	return 0;
+	return w == 2 || (c->only_passing && w == 1);
 }
 
 /* inst_read - an A_ENTRY of a health reply; -1 for a broken entry */
@@ -803,7 +815,7 @@ static int
 inst_read(const struct attr *entry, struct inst *in)
 {
 	struct attr et[ATTR_TAB], nt[ATTR_TAB], st[ATTR_TAB];
-	uint64_t port = 0;
+	uint64_t port = 0, weight = 1;
 
 	if (attr_index(entry->val, entry->len, et, ATTR_TAB) < 0 ||
 	    !attr_present(&et[A_NODE_REC]) ||
@@ -819,6 +831,10 @@ inst_read(const struct attr *entry, struct inst *in)
 	in->addr = st[A_ADDRESS].len > 0 ? st[A_ADDRESS] : nt[A_ADDRESS];
 	attr_u64(&st[A_PORT], &port);
 	in->port = port > 65535 ? 0 : (uint32_t)port;
+	/* Consul's findWeight: Warning's weight when a check warns */
+	attr_u64(&st[worst(entry) == 1 ? A_WEIGHT_WARNING : A_WEIGHT_PASSING],
+	    &weight);
+	in->weight = weight > 65535 ? 65535 : (uint16_t)weight;
 	in->first = 1;
 	return 0;
 }
@@ -918,7 +934,7 @@ svc_write(const struct dns_answer_cfg *c, const struct dns_query *q,
 		inst_records(c, q->qtype, v[i], &r);
 		if (q->qtype == DNS_T_SRV)
 			ret = dns_writer_srv(w, DNS_SEC_ANSWER, q->qname_orig,
-			    ttl, 1, 1, (uint16_t)v[i]->port,
+			    ttl, 1, v[i]->weight, (uint16_t)v[i]->port,
 			    r.target);
 		else if ((ret = addr_write(w, DNS_SEC_ANSWER, q->qname_orig,
 		    ttl, &r.rr)) == DNS_W_OK)

@@ -342,16 +342,20 @@ json_indexes(struct json *j, const struct attr *tab)
 	json_u64(j, attr_u64(&tab[A_MODIFY_INDEX], &v) == 0 ? v : 0);
 }
 
-/* json_weights - DNS SRV weights; per-service weights come later */
+/* json_weights - a service record's DNS SRV weights; 1 and 1 if none */
 void
-json_weights(struct json *j, const char *key)
+json_weights(struct json *j, const char *key, const struct attr *tab)
 {
+	uint64_t pass = 1, warn = 1;
+
+	attr_u64(&tab[A_WEIGHT_PASSING], &pass);
+	attr_u64(&tab[A_WEIGHT_WARNING], &warn);
 	json_key(j, key);
 	json_obj_open(j);
 	json_key(j, "Passing");
-	json_u64(j, 1);
+	json_u64(j, pass);
 	json_key(j, "Warning");
-	json_u64(j, 1);
+	json_u64(j, warn);
 	json_obj_close(j);
 }
 
@@ -375,7 +379,7 @@ json_service(struct json *j, const struct attr *rec, int flags)
 	json_meta(j, "Meta", rec->val, rec->len);
 	json_key(j, "Port");
 	json_u64(j, port);
-	json_weights(j, "Weights");
+	json_weights(j, "Weights", tab);
 	json_key(j, "EnableTagOverride");
 	json_bool(j, 0);
 	if (flags & JS_DATACENTER) {

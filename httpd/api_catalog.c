@@ -270,7 +270,7 @@ catalog_service_entry(struct json *j, const struct attr *e)
 	json_key(j, "ServiceTaggedAddresses");
 	json_obj_open(j);
 	json_obj_close(j);
-	json_weights(j, "ServiceWeights");
+	json_weights(j, "ServiceWeights", st);
 	json_meta(j, "ServiceMeta", srec->val, srec->len);
 	json_key(j, "ServicePort");
 	json_u64(j, port);

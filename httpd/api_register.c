@@ -62,7 +62,43 @@ str_field(struct http_req *req, yajl_val obj, const char *name,
 	return 0;
 }
 
-/* service_rec - Service{ID Service Tags Address Port Meta} */
+/*
+ * put_weights - Service.Weights{Passing Warning}, each 0..65535; as
+ * Go's decoder, a member left out is 0. Without Weights the record has
+ * none, and reads give 1 and 1.
+ */
+static int
+put_weights(struct http_req *req, yajl_val svc, struct buf *b)
+{
+	static const char *const keys[2] = { "Passing", "Warning" };
+	static const uint16_t types[2] = { A_WEIGHT_PASSING,
+	    A_WEIGHT_WARNING };
+	yajl_val w = api_json_field(svc, "Weights"), v;
+	int i;
+
+	if (w == NULL || w->type == yajl_t_null)
+		return 0;
+	if (!YAJL_IS_OBJECT(w)) {
+		http_reply_text(req, 400, "Request decode failed: "
+		    "Service.Weights must be an object");
+		return -1;
+	}
+	for (i = 0; i < 2; i++) {
+		v = api_json_field(w, keys[i]);
+		if (v != NULL && v->type != yajl_t_null &&
+		    (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
+		    YAJL_GET_INTEGER(v) > 65535)) {
+			http_reply_text(req, 400, "Request decode failed: "
+			    "Service.Weights.%s must be 0 to 65535", keys[i]);
+			return -1;
+		}
+		attr_put_u32(b, types[i], v != NULL && YAJL_IS_INTEGER(v) ?
+		    (uint32_t)YAJL_GET_INTEGER(v) : 0);
+	}
+	return 0;
+}
+
+/* service_rec - Service{ID Service Tags Address Port Meta Weights} */
 static int
 service_rec(struct http_req *req, yajl_val svc, const char *node,
     struct buf *b, const char **id_out, const char **name_out)
@@ -114,7 +150,7 @@ service_rec(struct http_req *req, yajl_val svc, const char *node,
 	attr_put_str(b, A_ADDRESS, addr);
 	attr_put_u32(b, A_PORT, port != NULL && YAJL_IS_INTEGER(port) ?
 	    (uint32_t)YAJL_GET_INTEGER(port) : 0);
-	if (put_meta(req, svc, "Meta", b) < 0)
+	if (put_meta(req, svc, "Meta", b) < 0 || put_weights(req, svc, b) < 0)
 		return -1;
 	attr_nest_end(b, nest);
 	return 0;

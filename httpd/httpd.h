@@ -92,7 +92,7 @@ void	json_meta(struct json *, const char *key, const void *, size_t);
 void	json_node_fields(struct json *, const struct attr *tab);
 void	json_tags(struct json *, const char *key, const void *, size_t);
 void	json_indexes(struct json *, const struct attr *tab);
-void	json_weights(struct json *, const char *key);
+void	json_weights(struct json *, const char *key, const struct attr *tab);
 #define JS_INDEXES	0x1	/* CreateIndex, ModifyIndex */
 #define JS_DATACENTER	0x2	/* Datacenter (agent endpoints) */
 void	json_service(struct json *, const struct attr *rec, int flags);

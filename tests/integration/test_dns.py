@@ -919,6 +919,64 @@ def test_stale_answers_from_cache(make_agent):
         assert (m.status, m.an) == ("SERVFAIL", []), (name, m)
 
 
+# --- SRV weights (COMPAT.md: weight from Weights, default 1) ---
+
+def srv_weights(agent, name):
+    """SRV answer of name: {port: weight}."""
+    return {rr[3][2]: rr[3][1]
+            for rr in ask(agent, name, "SRV", tcp=True).an}
+
+
+def test_srv_weights(make_agent):
+    a = make_agent()
+    body = {"Name": "wt", "ID": "wt1", "Port": 7001,
+            "Weights": {"Passing": 10, "Warning": 3},
+            "Check": {"TTL": "600s"}}
+    put(a, "/v1/agent/service/register", body)
+    put(a, "/v1/agent/service/register",
+        {"Name": "wt", "ID": "wt2", "Port": 7002})
+    put(a, "/v1/agent/check/pass/service:wt1", {})
+    want = {"Passing": 10, "Warning": 3}
+    assert get_json(a, "/v1/agent/services")["wt1"]["Weights"] == want
+    assert get_json(a, "/v1/agent/services")["wt2"]["Weights"] == \
+        {"Passing": 1, "Warning": 1}
+    wait_for(lambda: srv_weights(a, "wt.service.consul") ==
+             {7001: 10, 7002: 1}, "SRV weights 10 and 1")
+    cat = {s["ServiceID"]: s["ServiceWeights"]
+           for s in get_json(a, "/v1/catalog/service/wt")}
+    assert cat == {"wt1": want, "wt2": {"Passing": 1, "Warning": 1}}
+    health = {e["Service"]["ID"]: e["Service"]["Weights"]
+              for e in get_json(a, "/v1/health/service/wt")}
+    assert health == cat
+    # a warning check: Warning's weight
+    put(a, "/v1/agent/check/warn/service:wt1", {})
+    wait_for(lambda: srv_weights(a, "wt.service.consul") ==
+             {7001: 3, 7002: 1}, "SRV weight 3 while warning")
+    # Consul's ValidateWeights
+    for w, msg in (({"Passing": 0}, "Passing must be greater than 0"),
+                   ({"Passing": 1, "Warning": -1},
+                    "Warning must be greater or equal than 0"),
+                   ({"Passing": 70000},
+                    "DNS Weight must be between 0 and 65535")):
+        code, resp = a.request("PUT", "/v1/agent/service/register",
+                               json.dumps({"Name": "bad", "Weights": w})
+                               .encode())
+        assert code == 400 and b"Invalid Weights: " + msg.encode() in resp, \
+            (w, code, resp)
+    # the catalog's own registrations
+    put(a, "/v1/catalog/register",
+        {"Node": "wn", "Address": "10.9.2.1",
+         "Service": {"ID": "ext", "Service": "wt", "Port": 7003,
+                     "Weights": {"Passing": 65535, "Warning": 0}}})
+    wait_for(lambda: srv_weights(a, "wt.service.consul").get(7003) == 65535,
+             "the catalog-registered weight")
+    code, resp = a.request("PUT", "/v1/catalog/register", json.dumps(
+        {"Node": "wn", "Address": "10.9.2.1",
+         "Service": {"Service": "wt", "Weights": {"Passing": "x"}}})
+        .encode())
+    assert code == 400 and b"Weights" in resp, (code, resp)
+
+
 # --- kept replies: answered without kvd, and never after a change ---
 
 def put(agent, path, body):

@@ -75,6 +75,7 @@ test_service_defaults(void)
 	CHECK(d.svcs[0].nmeta == 1);
 	CHECK_STR(d.svcs[0].meta_keys[0], "v");
 	CHECK_STR(d.svcs[0].meta_values[0], "1");
+	CHECK(d.svcs[0].weight_passing == 1 && d.svcs[0].weight_warning == 1);
 	c = &d.checks[0];
 	CHECK_STR(c->id, "service:web");
 	CHECK_STR(c->name, "Service 'web' check");
@@ -281,6 +282,19 @@ static const struct bad {
 	const char	*text;
 	const char	*want;		/* the whole message */
 } bads[] = {
+	{ "{\"service\": {\"name\": \"web\", \"weights\": {\"passing\": 0}}}",
+	  "b.json:1:40: service.weights: Invalid Weights: Passing must be "
+	  "greater than 0" },
+	{ "{\"service\": {\"name\": \"web\", \"weights\": {\"warning\": -1}}}",
+	  "b.json:1:40: service.weights: Invalid Weights: Warning must be "
+	  "greater or equal than 0" },
+	{ "{\"service\": {\"name\": \"web\", \"weights\": {\"passing\": "
+	  "65536}}}",
+	  "b.json:1:40: service.weights: Invalid Weights: DNS Weight must be "
+	  "between 0 and 65535" },
+	{ "{\"service\": {\"name\": \"web\", \"weights\": 3}}",
+	  "b.json:1:40: service.weights: expected an object with Passing and "
+	  "Warning" },
 	{ "{\"service\": {\"name\": \"web\",\n"
 	  "  \"check\": {\"ttl\": \"10s\", \"interval\": \"10s\"}}}",
 	  "b.json:2:12: service.check: Interval and TTL cannot both be "
@@ -384,6 +398,30 @@ static const struct bad {
 	  "\"1s\", \"ttl\": \"5s\"}}",
 	  "b.json:1:11: check: Interval and TTL cannot both be specified" },
 };
+
+/* Weights: each 1 when left out; Consul's ValidateWeights */
+static void
+test_weights(void)
+{
+	struct checks_defs d;
+
+	CHECK(load(&d, "w.json", "{\"services\": ["
+	    "{\"name\": \"a\", \"weights\": {\"passing\": 10, "
+	    "\"warning\": 0}},"
+	    "{\"name\": \"b\", \"Weights\": {\"Warning\": 5}},"
+	    "{\"name\": \"c\", \"weights\": {\"passing\": 65535}}]}")
+	    == 0);
+	CHECK(d.nsvcs == 3);
+	if (d.nsvcs == 3) {
+		CHECK(d.svcs[0].weight_passing == 10 &&
+		    d.svcs[0].weight_warning == 0);
+		CHECK(d.svcs[1].weight_passing == 1 &&
+		    d.svcs[1].weight_warning == 5);
+		CHECK(d.svcs[2].weight_passing == 65535 &&
+		    d.svcs[2].weight_warning == 1);
+	}
+	checks_free(&d);
+}
 
 static void
 test_errors(void)
@@ -1233,6 +1271,7 @@ main(void)
 	RUN(test_service_several_checks);
 	RUN(test_standalone_checks);
 	RUN(test_http_tcp_defs);
+	RUN(test_weights);
 	RUN(test_errors);
 	RUN(test_script_gate);
 	RUN(test_duplicates);

@@ -251,9 +251,13 @@ struct ent {
 	const char	*node_check, *svc_check;	/* status or NULL */
 };
 
-/* health_reply - MSG_HEALTH_SERVICE's reply body for web */
+/*
+ * health_reply_w - MSG_HEALTH_SERVICE's reply body for web; w[i] the
+ * i-th record's Weights (Passing, Warning), none when w or w[i][0] is 0
+ */
 static void
-health_reply(struct buf *b, const struct ent *e, size_t n)
+health_reply_w(struct buf *b, const struct ent *e, size_t n,
+    const unsigned (*w)[2])
 {
 	size_t i, ent, rec;
 
@@ -274,6 +278,10 @@ health_reply(struct buf *b, const struct ent *e, size_t n)
 		if (e[i].svc_addr != NULL)
 			attr_put_str(b, A_ADDRESS, e[i].svc_addr);
 		attr_put_u32(b, A_PORT, e[i].port);
+		if (w != NULL && w[i][0] > 0) {
+			attr_put_u32(b, A_WEIGHT_PASSING, w[i][0]);
+			attr_put_u32(b, A_WEIGHT_WARNING, w[i][1]);
+		}
 		attr_nest_end(b, rec);
 		if (e[i].node_check != NULL) {
 			rec = attr_nest_begin(b, A_CHECK_REC);
@@ -292,6 +300,12 @@ health_reply(struct buf *b, const struct ent *e, size_t n)
 		}
 		attr_nest_end(b, ent);
 	}
+}
+
+static void
+health_reply(struct buf *b, const struct ent *e, size_t n)
+{
+	health_reply_w(b, e, n, NULL);
 }
 
 /* node_rec - a node record: name, address, meta pairs */
@@ -729,6 +743,40 @@ test_service_srv(void)
 	    buf_used(&b), 1, NULL) == 0);
 	CHECK(A.count[0] == 3);
 	CHECK(has(&A, "an CNAME web.service.cairn.test. svc.example.com."));
+	buf_free(&b);
+}
+
+/* SRV weights: Passing's, Warning's when a check warns, 1 without */
+static void
+test_srv_weights(void)
+{
+	struct dns_answer_cfg c = cfg_for("consul.", "dc1");
+	static const struct ent e[] = {
+		{ "n1", "10.0.0.1", NULL, 81, "passing", "passing" },
+		{ "n2", "10.0.0.2", NULL, 82, "passing", "warning" },
+		{ "n3", "10.0.0.3", NULL, 83, "warning", NULL },
+		{ "n4", "10.0.0.4", NULL, 84, NULL, NULL },
+		{ "n5", "10.0.0.5", NULL, 85, NULL, "critical" },
+	};
+	static const unsigned w[5][2] = {
+		{ 10, 3 }, { 10, 3 }, { 7, 0 }, { 0, 0 }, { 9, 9 }
+	};
+	struct buf b;
+
+	health_reply_w(&b, e, 5, w);
+	CHECK(build(&c, "web.service.consul.", DNS_T_SRV, 0, buf_head(&b),
+	    buf_used(&b), 1, NULL) == 0);
+	CHECK(A.count[0] == 4);
+	CHECK(has(&A, "an SRV web.service.consul. 1 10 81 "
+	    "n1.node.dc1.consul."));
+	CHECK(has(&A, "an SRV web.service.consul. 1 3 82 "
+	    "n2.node.dc1.consul."));
+	CHECK(has(&A, "an SRV web.service.consul. 1 0 83 "
+	    "n3.node.dc1.consul."));
+	CHECK(has(&A, "an SRV web.service.consul. 1 1 84 "
+	    "n4.node.dc1.consul."));
+	if (A.count[0] != 4)
+		dump(&A);
 	buf_free(&b);
 }
 
@@ -1245,6 +1293,7 @@ main(void)
 	RUN(test_node);
 	RUN(test_service);
 	RUN(test_service_srv);
+	RUN(test_srv_weights);
 	RUN(test_service_limits);
 	RUN(test_shuffle);
 	RUN(test_apex);
