@@ -176,9 +176,6 @@ int		 rexec_event_decode(const void *, size_t, char **prefix,
 int		 rexec_spec_decode(const void *, size_t, struct rexec_spec *,
 		    char *err, size_t errlen);
 void		 rexec_spec_free(struct rexec_spec *);
-/* rexec_path_join - Go's path.Join of the elements into b ("" if none) */
-void		 rexec_path_join(struct buf *, const char *const *elems,
-		    size_t n);
 /*
  * rexec_chunk_feed - append data to pending, handing emit every full
  * REXEC_CHUNK bytes (the rest stays pending); how many were emitted

@@ -55,6 +55,7 @@
 #include "base64.h"
 #include "checkd.h"
 #include "daemon.h"
+#include "gopath.h"
 #include "jv.h"
 #include "log.h"
 #include "msg.h"
@@ -120,71 +121,6 @@ static struct {
 
 static void	rexec_pump(struct rexec_job *);
 static void	rexec_list(void);
-
-/* rexec_clean - Go's path.Clean of p[0..n), appended to b */
-static void
-rexec_clean(struct buf *b, const char *p, size_t n)
-{
-	size_t start = b->len, r = 0, dotdot, e;
-	int root = n > 0 && p[0] == '/';
-
-	if (root) {
-		buf_putc(b, '/');
-		r = 1;
-	}
-	dotdot = b->len;
-	while (r < n) {
-		if (p[r] == '/')
-			r++;
-		else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/'))
-			r++;
-		else if (p[r] == '.' && p[r + 1] == '.' &&
-		    (r + 2 == n || p[r + 2] == '/')) {
-			r += 2;
-			if (b->len > dotdot) {
-				/* back up over the last element */
-				b->len--;
-				while (b->len > dotdot &&
-				    b->data[b->len] != '/')
-					b->len--;
-			} else if (!root) {
-				if (b->len > start)
-					buf_putc(b, '/');
-				buf_puts(b, "..");
-				dotdot = b->len;
-			}
-		} else {
-			if (b->len != start + (size_t)root)
-				buf_putc(b, '/');
-			for (e = r; e < n && p[e] != '/'; e++)
-				;
-			buf_append(b, p + r, e - r);
-			r = e;
-		}
-	}
-	if (b->len == start)
-		buf_putc(b, '.');
-}
-
-/* rexec_path_join - see checkd.h */
-void
-rexec_path_join(struct buf *b, const char *const *elems, size_t n)
-{
-	struct buf all;
-	size_t i;
-
-	buf_init(&all);
-	for (i = 0; i < n; i++) {
-		if (elems[i] == NULL || *elems[i] == '\0')
-			continue;
-		if (buf_used(&all) > 0)
-			buf_putc(&all, '/');
-		buf_puts(&all, elems[i]);
-	}
-	if (buf_used(&all) > 0)
-		rexec_clean(b, (const char *)buf_head(&all), buf_used(&all));
-	buf_free(&all);
-}
 
 /* rexec_jv_type - Go's name of a JSON value's type, for messages */
 static const char *
@@ -485,7 +421,7 @@ rexec_write(struct rexec_job *j, const char *suffix, const void *val,
 
 	buf_init(&key);
 	buf_init(&cmd);
-	rexec_path_join(&key, parts, 2);
+	gopath_join(&key, parts, 2);
 	attr_put_u32(&cmd, A_OP, OP_KV_LOCK);
 	attr_put(&cmd, A_KEY, buf_head(&key), buf_used(&key));
 	attr_put(&cmd, A_VALUE, val, len);
@@ -984,11 +920,11 @@ rexec_job_start(const char *id, const void *payload, size_t len)
 	parts[1] = j->session;
 	parts[2] = REXEC_JOB;
 	buf_init(&b);
-	rexec_path_join(&b, parts, 3);
+	gopath_join(&b, parts, 3);
 	j->job_key = xstrdup(buf_cstr(&b));
 	buf_reset(&b);
 	parts[2] = D.node.node;
-	rexec_path_join(&b, parts, 3);
+	gopath_join(&b, parts, 3);
 	j->base = xstrdup(buf_cstr(&b));
 	buf_free(&b);
 	free(prefix);

@@ -366,8 +366,6 @@ int	event_main(int argc, char **argv);
 /* exec.c: `cairn exec`, remote execution (the agents' side: checkd). */
 enum { EXEC_KEY_UNKNOWN, EXEC_KEY_JOB, EXEC_KEY_ACK, EXEC_KEY_OUT,
     EXEC_KEY_EXIT };
-/* exec_path_join - Go's path.Join of the elements into b ("" if none) */
-void	exec_path_join(struct buf *, const char *const *elems, size_t n);
 /*
  * exec_spec_encode - the job spec as Consul's json.Marshal(rExecSpec):
  * {"Command":..,"Args":[..],"Script":"<base64>","Wait":<ns>}, the first

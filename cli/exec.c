@@ -52,6 +52,7 @@
 #include "base64.h"
 #include "cli.h"
 #include "duration.h"
+#include "gopath.h"
 #include "json.h"
 #include "log.h"
 
@@ -107,73 +108,6 @@ static void
 exec_signal(int sig)
 {
 	exec_signalled = sig;
-}
-
-/* exec_clean - Go's path.Clean of p[0..n) into b */
-static void
-exec_clean(struct buf *b, const char *p, size_t n)
-{
-	size_t start = b->len, root, r = 0, dotdot, e;
-
-	root = n > 0 && p[0] == '/';
-	if (root) {
-		buf_putc(b, '/');
-		r = 1;
-	}
-	dotdot = b->len;
-	while (r < n) {
-		if (p[r] == '/')
-			r++;
-		else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/'))
-			r++;
-		else if (p[r] == '.' && p[r + 1] == '.' &&
-		    (r + 2 == n || p[r + 2] == '/')) {
-			r += 2;
-			if (b->len > dotdot) {
-				/* back up over the last element */
-				b->len--;
-				while (b->len > dotdot &&
-				    b->data[b->len] != '/')
-					b->len--;
-			} else if (!root) {
-				if (b->len > start)
-					buf_putc(b, '/');
-				buf_puts(b, "..");
-				dotdot = b->len;
-			}
-		} else {
-			if (b->len != start + root)
-				buf_putc(b, '/');
-			for (e = r; e < n && p[e] != '/'; e++)
-				;
-			buf_append(b, p + r, e - r);
-			r = e;
-		}
-	}
-	if (b->len == start)
-		buf_putc(b, '.');
-}
-
-/* exec_path_join - see cli.h */
-void
-exec_path_join(struct buf *b, const char *const *elems, size_t n)
-{
-	struct buf all;
-	size_t i;
-	int any = 0;
-
-	buf_init(&all);
-	for (i = 0; i < n; i++) {
-		if (elems[i] == NULL || *elems[i] == '\0')
-			continue;
-		if (any)
-			buf_putc(&all, '/');
-		buf_puts(&all, elems[i]);
-		any = 1;
-	}
-	if (any)
-		exec_clean(b, (const char *)buf_head(&all), buf_used(&all));
-	buf_free(&all);
 }
 
 /* exec_spec_encode - see cli.h */
@@ -496,7 +430,7 @@ exec_upload(struct exec *x, const struct buf *spec, char *err,
 	buf_init(&key);
 	buf_init(&path);
 	buf_init(&q);
-	exec_path_join(&key, parts, 2);
+	gopath_join(&key, parts, 2);
 	kv_key_path(&path, buf_cstr(&key));
 	buf_puts(&q, "acquire=");
 	http_escape_query(&q, x->session);
@@ -933,7 +867,7 @@ exec_run(struct exec *x, const char *prefix, const struct buf *spec,
 	parts[0] = prefix;
 	parts[1] = x->session;
 	buf_init(&b);
-	exec_path_join(&b, parts, 2);
+	gopath_join(&b, parts, 2);
 	x->tree = cli_xstrdup(buf_cstr(&b));
 	buf_putc(&b, '/');
 	x->dir = cli_xstrdup(buf_cstr(&b));

@@ -1,8 +1,9 @@
 /*
  * test_rexec.c - remote exec's pure parts, both sides: the CLI's job
  * spec and event payload (cli/exec.c) as the agent decodes them
- * (checkd/rexec.c), Go's path.Join, the key kinds and exit codes the CLI
- * reads, its TargetedUI lines, and the agent's 4 KiB output chunks.
+ * (checkd/rexec.c), Go's path.Join (common/gopath.c), the key kinds and
+ * exit codes the CLI reads, its TargetedUI lines, and the agent's 4 KiB
+ * output chunks.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,24 +11,21 @@
 
 #include "checkd.h"
 #include "cli.h"
+#include "gopath.h"
 #include "test.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-/* join_both - path.Join by both sides, which must agree; the CLI's */
+/* join - gopath_join of elems, as a string to free */
 static char *
-join_both(const char *const *elems, size_t n)
+join(const char *const *elems, size_t n)
 {
-	struct buf a, b;
+	struct buf b;
 	char *s;
 
-	buf_init(&a);
 	buf_init(&b);
-	exec_path_join(&a, elems, n);
-	rexec_path_join(&b, elems, n);
-	CHECK_STR(buf_cstr(&a), buf_cstr(&b));
-	s = strdup(buf_cstr(&a));
-	buf_free(&a);
+	gopath_join(&b, elems, n);
+	s = strdup(buf_cstr(&b));
 	buf_free(&b);
 	return s;
 }
@@ -59,7 +57,7 @@ test_path_join(void)
 	char *s;
 
 	for (i = 0; i < NELEM(tab); i++) {
-		s = join_both(tab[i].e, 3);
+		s = join(tab[i].e, 3);
 		CHECK_STR(s, tab[i].want);
 		free(s);
 	}
