@@ -76,28 +76,28 @@ check_exec_start_error(struct check_exec *ce, const char *cmd, int err)
 		    "fork/exec %.200s: %s", cmd, why);
 }
 
-/* check_exec_spawn - start the child in a new group; 0, or an errno value */
-static int
-check_exec_spawn(struct check_exec *ce, char *const argv[], const char *script)
+/* check_exec_spawn_piped - see check_exec.h */
+int
+check_exec_spawn_piped(const char *path, char *const argv[], int search,
+    pid_t *pid, int *fd)
 {
-	char *sh_argv[] = { "sh", "-c", (char *)script, NULL };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t sa;
 	sigset_t none, all;
-	int p[2], fd, fl, rc;
+	int p[2], wfd, fl, rc;
 
 	if (pipe2(p, O_CLOEXEC) == -1)
 		return errno;
 	/* A write end on 0-2 would be closed by the dup2s onto 0-2. */
 	if (p[1] < 3) {
-		fd = fcntl(p[1], F_DUPFD_CLOEXEC, 3);
+		wfd = fcntl(p[1], F_DUPFD_CLOEXEC, 3);
 		rc = errno;
 		close(p[1]);
-		if (fd == -1) {
+		if (wfd == -1) {
 			close(p[0]);
 			return rc;
 		}
-		p[1] = fd;
+		p[1] = wfd;
 	}
 	/* Only our end is non-blocking: the check's writes must block. */
 	if ((fl = fcntl(p[0], F_GETFL)) == -1 ||
@@ -138,23 +138,34 @@ check_exec_spawn(struct check_exec *ce, char *const argv[], const char *script)
 	    (rc = posix_spawnattr_setpgroup(&sa, 0)) == 0 &&
 	    (rc = posix_spawnattr_setsigmask(&sa, &none)) == 0 &&
 	    (rc = posix_spawnattr_setsigdefault(&sa, &all)) == 0) {
-		if (argv != NULL)
-			rc = posix_spawnp(&ce->pid, argv[0], &fa, &sa, argv,
-			    environ);
+		if (search)
+			rc = posix_spawnp(pid, path, &fa, &sa, argv, environ);
 		else
-			rc = posix_spawn(&ce->pid, "/bin/sh", &fa, &sa,
-			    sh_argv, environ);
+			rc = posix_spawn(pid, path, &fa, &sa, argv, environ);
 	}
 	posix_spawnattr_destroy(&sa);
 	posix_spawn_file_actions_destroy(&fa);
 	close(p[1]);
 	if (rc != 0) {
-		ce->pid = 0;
+		*pid = 0;
 		close(p[0]);
 		return rc;
 	}
-	ce->fd = p[0];
+	*fd = p[0];
 	return 0;
+}
+
+/* check_exec_spawn - start the child in a new group; 0, or an errno value */
+static int
+check_exec_spawn(struct check_exec *ce, char *const argv[], const char *script)
+{
+	char *sh_argv[] = { "sh", "-c", (char *)script, NULL };
+
+	if (argv != NULL)
+		return check_exec_spawn_piped(argv[0], argv, 1, &ce->pid,
+		    &ce->fd);
+	return check_exec_spawn_piped("/bin/sh", sh_argv, 0, &ce->pid,
+	    &ce->fd);
 }
 
 /* check_exec_drain - read what the pipe holds; 1 once at EOF (fd closed) */

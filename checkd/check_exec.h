@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <ev.h>
 
@@ -52,6 +53,16 @@ struct check_exec *check_exec_start(struct ev_loop *, char *const argv[],
 	    const char *script, int64_t timeout_ns,
 	    void (*cb)(void *arg, int status, const char *output), void *arg,
 	    char *err, size_t errlen);
+
+/*
+ * check_exec_spawn_piped - start path (found in $PATH when search is
+ * set) with argv in a process group of its own, stdin on /dev/null,
+ * stdout and stderr on one pipe whose read end, non-blocking, is *fd, no
+ * other descriptor inherited, signals at their defaults; 0, or an errno
+ * value. For remote exec (rexec.c) as for script checks.
+ */
+int	check_exec_spawn_piped(const char *path, char *const argv[],
+	    int search, pid_t *pid, int *fd);
 
 /* check_exec_cancel - kill the process group and free, without calling back */
 void	check_exec_cancel(struct check_exec *);

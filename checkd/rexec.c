@@ -43,7 +43,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -643,78 +642,6 @@ rexec_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	rexec_pump(j);
 }
 
-/* rexec_spawn - start argv in a new process group; 0 or an errno value */
-static int
-rexec_spawn(struct rexec_job *j, char *const argv[], int path_search)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t sa;
-	sigset_t none, all;
-	int p[2], fd, fl, rc;
-
-	if (pipe2(p, O_CLOEXEC) == -1)
-		return errno;
-	/* A write end on 0-2 would be closed by the dup2s onto 0-2. */
-	if (p[1] < 3) {
-		fd = fcntl(p[1], F_DUPFD_CLOEXEC, 3);
-		rc = errno;
-		close(p[1]);
-		if (fd == -1) {
-			close(p[0]);
-			return rc;
-		}
-		p[1] = fd;
-	}
-	if ((fl = fcntl(p[0], F_GETFL)) == -1 ||
-	    fcntl(p[0], F_SETFL, fl | O_NONBLOCK) == -1) {
-		rc = errno;
-		close(p[0]);
-		close(p[1]);
-		return rc;
-	}
-	/* As check_exec.c: /dev/null in, one pipe out, default signals. */
-	sigemptyset(&none);
-	sigfillset(&all);
-	if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
-		close(p[0]);
-		close(p[1]);
-		return rc;
-	}
-	if ((rc = posix_spawnattr_init(&sa)) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(p[0]);
-		close(p[1]);
-		return rc;
-	}
-	if ((rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-	    O_RDONLY, 0)) == 0 &&
-	    (rc = posix_spawn_file_actions_adddup2(&fa, p[1], 1)) == 0 &&
-	    (rc = posix_spawn_file_actions_adddup2(&fa, p[1], 2)) == 0 &&
-	    (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) == 0 &&
-	    (rc = posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETPGROUP |
-	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0 &&
-	    (rc = posix_spawnattr_setpgroup(&sa, 0)) == 0 &&
-	    (rc = posix_spawnattr_setsigmask(&sa, &none)) == 0 &&
-	    (rc = posix_spawnattr_setsigdefault(&sa, &all)) == 0) {
-		if (path_search)
-			rc = posix_spawnp(&j->pid, argv[0], &fa, &sa, argv,
-			    environ);
-		else
-			rc = posix_spawn(&j->pid, argv[0], &fa, &sa, argv,
-			    environ);
-	}
-	posix_spawnattr_destroy(&sa);
-	posix_spawn_file_actions_destroy(&fa);
-	close(p[1]);
-	if (rc != 0) {
-		j->pid = 0;
-		close(p[0]);
-		return rc;
-	}
-	j->fd = p[0];
-	return 0;
-}
-
 /* rexec_spill - a Script into a temporary file, mode 0750; -1 */
 static int
 rexec_spill(struct rexec_job *j)
@@ -770,13 +697,15 @@ rexec_run(struct rexec_job *j)
 	log_info("remote exec '%.200s' (%s)", j->spec.slen > 0 ? j->script :
 	    what, j->id);
 	if (j->spec.nargs > 0)
-		rc = rexec_spawn(j, j->spec.args, 1);
+		rc = check_exec_spawn_piped(j->spec.args[0], j->spec.args, 1,
+		    &j->pid, &j->fd);
 	else {
 		argv[0] = "/bin/sh";
 		argv[1] = "-c";
 		argv[2] = j->spec.slen > 0 ? j->script : j->spec.command;
 		argv[3] = NULL;
-		rc = rexec_spawn(j, argv, 0);
+		rc = check_exec_spawn_piped(argv[0], argv, 0, &j->pid,
+		    &j->fd);
 	}
 	if (rc != 0) {
 		log_debug("remote exec (%s): failed to start: %s", j->id,
