@@ -74,6 +74,9 @@ size_t	cli_flag_values(int argc, char **argv,
 int	cli_keycmp(const void *, const void *);
 void	cli_usage(struct buf *, const char *text,
 	    const struct cli_flag *const *tabs, const char *const *titles);
+/* cli_help - cli_usage on stdout when asked for (0), else stderr (1) */
+int	cli_help(const char *help, const struct cli_flag *const *tabs,
+	    const char *const *titles, int asked);
 /* cli_wrap - append s word-wrapped to width, each line indented by ind */
 void	cli_wrap(struct buf *, const char *s, int ind, int width);
 /* cli_write - write the buf to fp; -1 on a write error */
@@ -361,6 +364,12 @@ int	snapshot_main(int argc, char **argv);
 int	monitor_main(int argc, char **argv);
 
 /* event.c: `cairn event`. */
+/*
+ * event_filters_ok - the -node, -service and -tag filters ("" for none)
+ * as Consul's event and exec validate them: 1, or 0 after its message
+ */
+int	event_filters_ok(const char *node, const char *service,
+	    const char *tag);
 int	event_main(int argc, char **argv);
 
 /* exec.c: `cairn exec`, remote execution (the agents' side: checkd). */

@@ -31,9 +31,9 @@ static const char event_help[] =
 static const char *const event_titles[] = { "HTTP API Options",
     "Command Options" };
 
-/* event_regex_ok - whether re compiles; why (regerror's words) if not */
+/* regex_ok - whether re compiles; why (regerror's words) if not */
 static int
-event_regex_ok(const char *re, char *why, size_t n)
+regex_ok(const char *re, char *why, size_t n)
 {
 	regex_t rx;
 	int rc;
@@ -99,17 +99,41 @@ out:
 	return rc;
 }
 
+/* event_filters_ok - see cli.h */
+int
+event_filters_ok(const char *node, const char *service, const char *tag)
+{
+	char why[256];
+
+	/* In Consul's order. */
+	if (*node != '\0' && !regex_ok(node, why, sizeof(why))) {
+		fprintf(stderr, "Failed to compile node filter regexp: %s\n",
+		    why);
+		return 0;
+	}
+	if (*service != '\0' && !regex_ok(service, why, sizeof(why))) {
+		fprintf(stderr, "Failed to compile service filter regexp: "
+		    "%s\n", why);
+		return 0;
+	}
+	if (*tag != '\0' && !regex_ok(tag, why, sizeof(why))) {
+		fprintf(stderr, "Failed to compile tag filter regexp: %s\n",
+		    why);
+		return 0;
+	}
+	if (*tag != '\0' && *service == '\0') {
+		fprintf(stderr, "Cannot provide tag filter without service "
+		    "filter.\n");
+		return 0;
+	}
+	return 1;
+}
+
 /* event_usage - the help, on stdout when asked for, else stderr */
 static int
 event_usage(const struct cli_flag *const *tabs, int asked)
 {
-	struct buf out;
-
-	buf_init(&out);
-	cli_usage(&out, event_help, tabs, event_titles);
-	cli_write(asked ? stdout : stderr, &out);
-	buf_free(&out);
-	return asked ? 0 : 1;
+	return cli_help(event_help, tabs, event_titles, asked);
 }
 
 /* event_main - the command */
@@ -121,7 +145,7 @@ event_main(int argc, char **argv)
 	struct http_resp resp;
 	const char *name = "", *node = "", *service = "", *tag = "";
 	const char *payload = NULL;
-	char err[1200], why[256], id[128];
+	char err[1200], id[128];
 	int r, nargs;
 
 	http_flags_init(&hf, 0);
@@ -148,27 +172,8 @@ event_main(int argc, char **argv)
 		fprintf(stderr, "Event name must be specified\n\n");
 		return event_usage(tabs, 0);
 	}
-	/* In Consul's order. */
-	if (*node != '\0' && !event_regex_ok(node, why, sizeof(why))) {
-		fprintf(stderr, "Failed to compile node filter regexp: %s\n",
-		    why);
+	if (!event_filters_ok(node, service, tag))
 		return 1;
-	}
-	if (*service != '\0' && !event_regex_ok(service, why, sizeof(why))) {
-		fprintf(stderr, "Failed to compile service filter regexp: "
-		    "%s\n", why);
-		return 1;
-	}
-	if (*tag != '\0' && !event_regex_ok(tag, why, sizeof(why))) {
-		fprintf(stderr, "Failed to compile tag filter regexp: %s\n",
-		    why);
-		return 1;
-	}
-	if (*tag != '\0' && *service == '\0') {
-		fprintf(stderr, "Cannot provide tag filter without service "
-		    "filter.\n");
-		return 1;
-	}
 	nargs = argc - 1 - r;
 	if (nargs > 1) {
 		fprintf(stderr, "Too many command line arguments.\n\n");

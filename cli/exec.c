@@ -39,7 +39,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,21 +273,6 @@ syntax:
 	snprintf(err, errlen, "strconv.ParseInt: parsing \"%.*s\": invalid "
 	    "syntax", (int)n, s);
 	return -1;
-}
-
-/* exec_regex_ok - whether re compiles; why (regerror's words) if not */
-static int
-exec_regex_ok(const char *re, char *why, size_t n)
-{
-	regex_t rx;
-	int rc;
-
-	if ((rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB)) != 0) {
-		regerror(rc, &rx, why, n);
-		return 0;
-	}
-	regfree(&rx);
-	return 1;
 }
 
 /* exec_ok - a 200 answer; else -1 with the api's text, body freed */
@@ -801,13 +785,7 @@ exec_wait_job(struct exec *x)
 static int
 exec_usage(const struct cli_flag *const *tabs, int asked)
 {
-	struct buf out;
-
-	buf_init(&out);
-	cli_usage(&out, exec_help, tabs, exec_titles);
-	cli_write(asked ? stdout : stderr, &out);
-	buf_free(&out);
-	return asked ? 0 : 1;
+	return cli_help(exec_help, tabs, exec_titles, asked);
 }
 
 /* exec_read_stdin - the script from stdin; -1 with why */
@@ -912,7 +890,7 @@ exec_main(int argc, char **argv)
 	struct buf cmd, script, spec;
 	const char *node = "", *service = "", *tag = "", *prefix = EXEC_PREFIX;
 	const char *wait_s = "2s", *repl_s = "200ms";
-	char err[1200], why[256], **args = NULL;
+	char err[1200], **args = NULL;
 	int64_t repl = EXEC_REPL_NS;
 	size_t nargs = 0;
 	int r, i, shell = 1, rc = 1;
@@ -987,27 +965,9 @@ exec_main(int argc, char **argv)
 		rc = exec_usage(tabs, 0);
 		goto out;
 	}
-	/* conf.validate, in Consul's order */
-	if (*node != '\0' && !exec_regex_ok(node, why, sizeof(why))) {
-		fprintf(stderr, "Failed to compile node filter regexp: %s\n",
-		    why);
+	/* conf.validate: the same filters as an event's */
+	if (!event_filters_ok(node, service, tag))
 		goto out;
-	}
-	if (*service != '\0' && !exec_regex_ok(service, why, sizeof(why))) {
-		fprintf(stderr, "Failed to compile service filter regexp: "
-		    "%s\n", why);
-		goto out;
-	}
-	if (*tag != '\0' && !exec_regex_ok(tag, why, sizeof(why))) {
-		fprintf(stderr, "Failed to compile tag filter regexp: %s\n",
-		    why);
-		goto out;
-	}
-	if (*tag != '\0' && *service == '\0') {
-		fprintf(stderr, "Cannot provide tag filter without service "
-		    "filter.\n");
-		goto out;
-	}
 	if (http_client_init(&x.c, &hf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "Error connecting to Consul agent: %s\n", err);
 		goto out;

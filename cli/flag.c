@@ -261,24 +261,33 @@ cli_write(FILE *fp, struct buf *b)
 	return fflush(fp) == EOF ? -1 : 0;
 }
 
+/* cli_help - see cli.h */
+int
+cli_help(const char *help, const struct cli_flag *const *tabs,
+    const char *const *titles, int asked)
+{
+	struct buf b;
+
+	buf_init(&b);
+	cli_usage(&b, help, tabs, titles);
+	cli_write(asked ? stdout : stderr, &b);
+	buf_free(&b);
+	return asked ? 0 : 1;
+}
+
 /* cli_flags_usage - see cli.h */
 int
 cli_flags_usage(int argc, char **argv, const char *help,
     const struct cli_flag *const *tabs, const char *const *titles, int *rc)
 {
-	struct buf b;
 	char err[512];
 	int r;
 
 	if ((r = cli_flags_parse(argc, argv, tabs, err, sizeof(err))) >= 0)
 		return r;
-	buf_init(&b);
 	if (r == -1)
-		buf_printf(&b, "%s\n", err);
-	cli_usage(&b, help, tabs, titles);
-	cli_write(r == -2 ? stdout : stderr, &b);
-	buf_free(&b);
-	*rc = r == -2 ? 0 : 1;
+		fprintf(stderr, "%s\n", err);
+	*rc = cli_help(help, tabs, titles, r == -2);
 	return -1;
 }
 

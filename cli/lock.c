@@ -1025,13 +1025,7 @@ lock_cleanup(struct lock *l, char *err, size_t errlen)
 static int
 lock_usage(const struct cli_flag *const *tabs, int asked)
 {
-	struct buf out;
-
-	buf_init(&out);
-	cli_usage(&out, lock_help, tabs, lock_titles);
-	cli_write(asked ? stdout : stderr, &out);
-	buf_free(&out);
-	return asked ? 0 : 1;
+	return cli_help(lock_help, tabs, lock_titles, asked);
 }
 
 /* lock_agent_up - Consul asks the agent's name first; 0 if it answers */

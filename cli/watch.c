@@ -569,13 +569,7 @@ watch_loop(const struct http_client *c, const struct watch_type *t,
 static int
 watch_usage(const struct cli_flag *const *tabs, int asked)
 {
-	struct buf out;
-
-	buf_init(&out);
-	cli_usage(&out, watch_help, tabs, watch_titles);
-	cli_write(asked ? stdout : stderr, &out);
-	buf_free(&out);
-	return asked ? 0 : 1;
+	return cli_help(watch_help, tabs, watch_titles, asked);
 }
 
 /*
