@@ -520,8 +520,8 @@ soa_add(const struct dns_answer_cfg *c, struct dns_writer *w, int sec,
 	return dns_writer_soa(w, sec, c->domain, soa.minimum, &soa);
 }
 
-static int	inst_read(const struct attr *, struct inst *);
-static int	unhealthy(const struct dns_answer_cfg *, const struct attr *);
+static int	inst_read(const struct dns_answer_cfg *, const struct attr *,
+		    struct inst *);
 static uint64_t	rng_next(uint64_t *);
 static int	addr_rr(const char *, uint16_t, struct addr_rr *);
 static int	addr_write(struct dns_writer *, int, const char *, uint32_t,
@@ -547,8 +547,7 @@ ns_add(const struct dns_answer_cfg *c, struct dns_writer *w, int sec,
 
 	attr_iter_init(&it, servers, servers != NULL ? len : 0);
 	while (attr_next(&it, &a) == 1) {
-		if (a.type != A_ENTRY || unhealthy(c, &a) ||
-		    inst_read(&a, &in) == -1)
+		if (a.type != A_ENTRY || inst_read(c, &a, &in) == -1)
 			continue;
 		attr_text(&in.node, node, sizeof(node));
 		snprintf(suffix, sizeof(suffix), "node.%s.%s", c->dc,
@@ -799,25 +798,18 @@ worst(const struct attr *entry)
 }
 
 /*
- * unhealthy - does any check in the entry have status "critical" (or,
- * with only_passing, "warning")
+ * inst_read - an A_ENTRY of a health reply; -1 for a broken entry or one
+ * left out: a check critical (or, with only_passing, warning)
  */
 static int
-unhealthy(const struct dns_answer_cfg *c, const struct attr *entry)
-{
-	int w = worst(entry);
-
-	return w == 2 || (c->only_passing && w == 1);
-}
-
-/* inst_read - an A_ENTRY of a health reply; -1 for a broken entry */
-static int
-inst_read(const struct attr *entry, struct inst *in)
+inst_read(const struct dns_answer_cfg *c, const struct attr *entry,
+    struct inst *in)
 {
 	struct attr et[ATTR_TAB], nt[ATTR_TAB], st[ATTR_TAB];
 	uint64_t port = 0, weight = 1;
+	int w = worst(entry);
 
-	if (attr_index(entry->val, entry->len, et, ATTR_TAB) < 0 ||
+	if (w == 2 || (c->only_passing && w == 1) || attr_index(entry->val, entry->len, et, ATTR_TAB) < 0 ||
 	    !attr_present(&et[A_NODE_REC]) ||
 	    !attr_present(&et[A_SERVICE_REC]) ||
 	    attr_index(et[A_NODE_REC].val, et[A_NODE_REC].len, nt,
@@ -832,8 +824,7 @@ inst_read(const struct attr *entry, struct inst *in)
 	attr_u64(&st[A_PORT], &port);
 	in->port = port > 65535 ? 0 : (uint32_t)port;
 	/* Consul's findWeight: Warning's weight when a check warns */
-	attr_u64(&st[worst(entry) == 1 ? A_WEIGHT_WARNING : A_WEIGHT_PASSING],
-	    &weight);
+	attr_u64(&st[w == 1 ? A_WEIGHT_WARNING : A_WEIGHT_PASSING], &weight);
 	in->weight = weight > 65535 ? 65535 : (uint16_t)weight;
 	in->first = 1;
 	return 0;
@@ -975,7 +966,7 @@ service_answer(const struct dns_answer_cfg *c, const struct dns_query *q,
 	ttl = l->ttl >= 0 ? (uint32_t)l->ttl : dns_answer_ttl(c, l->service);
 	attr_iter_init(&it, body, body != NULL ? len : 0);
 	while (attr_next(&it, &a) == 1) {
-		if (a.type != A_ENTRY || unhealthy(c, &a))
+		if (a.type != A_ENTRY)
 			continue;
 		if (n == nalloc) {
 			nalloc = nalloc ? nalloc * 2 : 16;
@@ -983,7 +974,7 @@ service_answer(const struct dns_answer_cfg *c, const struct dns_query *q,
 			    NULL)
 				log_fatal("out of memory");
 		}
-		if (inst_read(&a, &all[n]) == 0)
+		if (inst_read(c, &a, &all[n]) == 0)
 			n++;
 	}
 	if (n == 0) {
@@ -1112,8 +1103,7 @@ dns_answer_cnames(const struct dns_answer_cfg *c, const struct dns_query *q,
 		return 0;
 	attr_iter_init(&it, rec, reclen);
 	while (attr_next(&it, &a) == 1) {
-		if (a.type != A_ENTRY || unhealthy(c, &a) ||
-		    inst_read(&a, &in) == -1)
+		if (a.type != A_ENTRY || inst_read(c, &a, &in) == -1)
 			continue;
 		attr_text(&in.addr, addr, sizeof(addr));
 		if (!cname_add(addr, q->qtype, out, &n, max))

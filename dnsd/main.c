@@ -1124,6 +1124,7 @@ dnsd_init(struct ev_loop *loop, struct config *cfg, char *err,
 	    (D.tcp_fd = sock_inet_listen(cfg->dns_addr, cfg->port_dns,
 	    SOCK_STREAM, err, errlen)) < 0)
 		return -1;
+	udp_batch_init(&D.udp);
 	ev_io_init(&D.udp_io, udp_read_cb, D.udp_fd, EV_READ);
 	ev_io_start(loop, &D.udp_io);
 	ev_io_init(&D.tcp_io, tcp_accept_cb, D.tcp_fd, EV_READ);

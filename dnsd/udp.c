@@ -6,20 +6,30 @@
 
 #include "udp.h"
 
+void
+udp_batch_init(struct udp_batch *b)
+{
+	int i;
+
+	memset(b->in, 0, sizeof(b->in));
+	for (i = 0; i < UDP_BATCH; i++) {
+		b->iniov[i].iov_base = b->inbuf[i];
+		b->iniov[i].iov_len = sizeof(b->inbuf[i]);
+		b->in[i].msg_hdr.msg_iov = &b->iniov[i];
+		b->in[i].msg_hdr.msg_iovlen = 1;
+		b->in[i].msg_hdr.msg_name = &b->from[i];
+	}
+	b->nout = 0;
+}
+
 int
 udp_batch_recv(struct udp_batch *b, int fd)
 {
 	int i, n;
 
-	for (i = 0; i < UDP_BATCH; i++) {
-		b->iniov[i].iov_base = b->inbuf[i];
-		b->iniov[i].iov_len = sizeof(b->inbuf[i]);
-		memset(&b->in[i].msg_hdr, 0, sizeof(b->in[i].msg_hdr));
-		b->in[i].msg_hdr.msg_iov = &b->iniov[i];
-		b->in[i].msg_hdr.msg_iovlen = 1;
-		b->in[i].msg_hdr.msg_name = &b->from[i];
+	/* The kernel wrote the last senders' lengths over these. */
+	for (i = 0; i < UDP_BATCH; i++)
 		b->in[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
-	}
 	n = recvmmsg(fd, b->in, UDP_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return 0;

@@ -36,6 +36,8 @@ struct udp_batch {
 	unsigned		 nout;
 };
 
+/* udp_batch_init - set up the receive side once, before any use */
+void	udp_batch_init(struct udp_batch *);
 /*
  * udp_batch_recv - read what is waiting on fd, up to UDP_BATCH
  * datagrams: their count (0 when none), or -1 with errno

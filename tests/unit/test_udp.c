@@ -112,6 +112,7 @@ int
 main(void)
 {
 	snprintf(addr, sizeof(addr), "127.0.0.%d", 50 + getpid() % 200);
+	udp_batch_init(&B);
 	RUN(test_batch);
 	RUN(test_full);
 	return TEST_DONE();
