@@ -4,6 +4,7 @@ Each Agent gets its own 127.x.y.z address, free ports and a temporary data
 dir, is started as `cairn agent -dev ...` (the supervisor starts the real
 daemons), and is stopped by pid. A failing test prints the agent's log.
 """
+import itertools
 import json
 import os
 import random
@@ -42,9 +43,24 @@ def free_port(addr, kind=socket.SOCK_STREAM):
     raise RuntimeError("no free port on %s" % addr)
 
 
+_addrs_used = set()
+
+
 def loopback_addr():
-    return "127.%d.%d.%d" % (random.randint(1, 254), random.randint(1, 254),
-                             random.randint(2, 254))
+    """A 127/8 address no agent of this run has had."""
+    while True:
+        a = "127.%d.%d.%d" % (random.randint(1, 254), random.randint(1, 254),
+                              random.randint(2, 254))
+        if a not in _addrs_used:
+            _addrs_used.add(a)
+            return a
+
+
+# Node names: counted, so that no two agents of a run share one (two
+# random ones did, 1 run in 200 of the ten-agent gossip test, and the
+# second could never join); from a random start, so that runs side by
+# side differ too.
+_node_numbers = itertools.count(random.randint(1000, 8999))
 
 
 class Agent:
@@ -54,7 +70,7 @@ class Agent:
         self.data = os.path.join(self.dir, "data")
         self.confdir = os.path.join(self.dir, "conf")
         os.makedirs(self.confdir)
-        self.node = node or "node-%d" % random.randint(1000, 9999)
+        self.node = node or "node-%d" % next(_node_numbers)
         self.http = free_port(self.addr)
         self.dns = free_port(self.addr)
         self.ports = {p: free_port(self.addr)
